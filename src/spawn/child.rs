@@ -1,0 +1,246 @@
+//! The code that runs in the child between `fork` and `exec`.
+//!
+//! Everything here is async-signal-safe: the parent prepared every string, pointer
+//! array and fd number (`ExecPlan`) before forking; the child only makes raw syscalls on
+//! that memory — no allocation, no locks, no std I/O — and reports a failure as
+//! (stage, errno) on a close-on-exec status pipe before `_exit(127)`.
+
+use super::fdmap::FdPlan;
+use std::ffi::{c_char, CString};
+use std::os::fd::RawFd;
+
+/// Where in the child's setup a failure happened; sent to the parent with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Stage {
+    Fds = 1,
+    Session = 2,
+    Chdir = 3,
+    Groups = 4,
+    Gid = 5,
+    Uid = 6,
+    Exec = 7,
+}
+
+impl Stage {
+    pub fn from_code(code: i32) -> Option<Stage> {
+        [
+            Stage::Fds,
+            Stage::Session,
+            Stage::Chdir,
+            Stage::Groups,
+            Stage::Gid,
+            Stage::Uid,
+            Stage::Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as i32 == code)
+    }
+}
+
+/// Everything the child needs, built in the parent.
+pub struct ExecPlan {
+    pub fds: FdPlan,
+    /// Paths to try, in order (the `PATH` search done ahead of time).
+    pub candidates: Vec<CString>,
+    pub argv: NulTerminated,
+    pub envp: NulTerminated,
+    /// `["/bin/sh", <candidate>, argv[1..]…, NULL]`, for scripts without `#!` (as execvp).
+    pub sh_argv: Vec<*const c_char>,
+    pub cwd: Option<CString>,
+    /// Reduce supplementary groups to this one gid (only possible, and only done, as root).
+    pub set_groups: Option<libc::gid_t>,
+    pub gid: Option<libc::gid_t>,
+    pub uid: Option<libc::uid_t>,
+    /// Become a session leader with fd 0 (the pty slave) as controlling terminal.
+    pub controlling_tty: bool,
+    pub empty_mask: libc::sigset_t,
+}
+
+/// A C array of strings ending in NULL, with the strings it points into.
+pub struct NulTerminated {
+    _strings: Vec<CString>,
+    pub ptrs: Vec<*const c_char>,
+}
+
+impl NulTerminated {
+    pub fn new(strings: Vec<CString>) -> Self {
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        NulTerminated {
+            _strings: strings,
+            ptrs,
+        }
+    }
+}
+
+const SH: &std::ffi::CStr = c"/bin/sh";
+
+/// Sets up the child and execs; only returns by `_exit`.
+///
+/// Called in the child right after `fork`; `plan` is the child's copy of the parent's.
+pub fn exec_child(plan: &mut ExecPlan, status_fd: RawFd) -> ! {
+    let high = plan.fds.max_target + 1;
+    // SAFETY: fcntl on an fd we own; from here on only raw syscalls on prepared memory.
+    let status = unsafe { libc::fcntl(status_fd, libc::F_DUPFD_CLOEXEC, high) };
+    if status < 0 {
+        fail(status_fd, Stage::Fds);
+    }
+    setup_fds(plan, status);
+    reset_signals(plan);
+    if plan.controlling_tty {
+        // SAFETY: setsid and TIOCSCTTY take no pointers; fd 0 is the pty slave by now.
+        let ok = unsafe { libc::setsid() >= 0 && libc::ioctl(0, libc::TIOCSCTTY, 0) >= 0 };
+        if !ok {
+            fail(status, Stage::Session);
+        }
+    }
+    if let Some(dir) = &plan.cwd {
+        // SAFETY: `dir` is a NUL-terminated string prepared by the parent.
+        if unsafe { libc::chdir(dir.as_ptr()) } < 0 {
+            fail(status, Stage::Chdir);
+        }
+    }
+    switch_identity(plan, status);
+    exec(plan, status)
+}
+
+fn setup_fds(plan: &mut ExecPlan, status: RawFd) {
+    let fds = &mut plan.fds;
+    let high = fds.max_target + 1;
+    // Park every source above the highest target first: a later dup2 can then never
+    // overwrite a source that another assignment still needs.
+    for (parked, a) in fds.parked.iter_mut().zip(&fds.assignments) {
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on an fd number; no memory is passed.
+        *parked = unsafe { libc::fcntl(a.source, libc::F_DUPFD_CLOEXEC, high) };
+        if *parked < 0 {
+            fail(status, Stage::Fds);
+        }
+    }
+    for (parked, a) in fds.parked.iter().zip(&fds.assignments) {
+        // SAFETY: dup2 on fd numbers; the result is inheritable (no CLOEXEC), as wanted.
+        if unsafe { libc::dup2(*parked, a.target) } < 0 {
+            fail(status, Stage::Fds);
+        }
+    }
+    for fd in &fds.to_close {
+        // SAFETY: closing fd numbers the child must not keep; EBADF is fine.
+        unsafe { libc::close(*fd) };
+    }
+    // Everything above the targets (the parent's other fds, our parked copies, the status
+    // pipe) is marked close-on-exec: exec drops it, and the status pipe lives until then.
+    // SAFETY: close_range takes integers only.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            high as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc < 0 {
+        fail(status, Stage::Fds);
+    }
+}
+
+fn reset_signals(plan: &ExecPlan) {
+    // The parent may ignore signals (SIGPIPE always, SIGINT under nohup…); exec keeps
+    // ignored dispositions, so put every one back to default. Errors (for SIGKILL,
+    // SIGSTOP and libc's internal signals) are expected and harmless.
+    for sig in 1..libc::SIGRTMAX() {
+        // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+    // SAFETY: the mask was built (empty) by the parent; the parent blocked all signals
+    // around fork, and this lifts that for the new program.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &plan.empty_mask, std::ptr::null_mut()) };
+}
+
+fn switch_identity(plan: &ExecPlan, status: RawFd) {
+    // Group before user: after setuid we would no longer be allowed to change groups.
+    if let Some(group) = plan.set_groups {
+        let groups = [group];
+        // SAFETY: one gid read from a local array.
+        if unsafe { libc::setgroups(1, groups.as_ptr()) } < 0 {
+            fail(status, Stage::Groups);
+        }
+    }
+    if let Some(gid) = plan.gid {
+        // SAFETY: integer argument.
+        if unsafe { libc::setgid(gid) } < 0 {
+            fail(status, Stage::Gid);
+        }
+    }
+    if let Some(uid) = plan.uid {
+        // SAFETY: integer argument.
+        if unsafe { libc::setuid(uid) } < 0 {
+            fail(status, Stage::Uid);
+        }
+    }
+}
+
+fn exec(plan: &mut ExecPlan, status: RawFd) -> ! {
+    let mut error = libc::ENOENT;
+    let mut saw_eacces = false;
+    for candidate in &plan.candidates {
+        // SAFETY: argv and envp are NULL-terminated arrays of C strings that live in
+        // `plan`; execve only returns on failure.
+        unsafe {
+            libc::execve(
+                candidate.as_ptr(),
+                plan.argv.ptrs.as_ptr(),
+                plan.envp.ptrs.as_ptr(),
+            )
+        };
+        let mut e = errno();
+        if e == libc::ENOEXEC {
+            // A script without `#!`: run it with /bin/sh, as execvp does.
+            plan.sh_argv[1] = candidate.as_ptr();
+            // SAFETY: as above; sh_argv is NULL-terminated and its slot 1 now points
+            // at a live candidate string.
+            unsafe { libc::execve(SH.as_ptr(), plan.sh_argv.as_ptr(), plan.envp.ptrs.as_ptr()) };
+            e = errno();
+        }
+        match e {
+            libc::EACCES => saw_eacces = true,
+            libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
+            other => {
+                error = other;
+                break;
+            }
+        }
+        error = e;
+    }
+    if saw_eacces && error != libc::EACCES && matches!(error, libc::ENOENT | libc::ENOTDIR) {
+        error = libc::EACCES;
+    }
+    report(status, Stage::Exec, error)
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+fn fail(status: RawFd, stage: Stage) -> ! {
+    report(status, stage, errno())
+}
+
+fn report(status: RawFd, stage: Stage, error: i32) -> ! {
+    let code = (stage as i32).to_ne_bytes();
+    let err = error.to_ne_bytes();
+    let message = [
+        code[0], code[1], code[2], code[3], err[0], err[1], err[2], err[3],
+    ];
+    // SAFETY: write from a stack buffer; _exit ends the child without running the
+    // parent's atexit handlers or flushing its stdio copies.
+    unsafe {
+        libc::write(status, message.as_ptr().cast(), message.len());
+        libc::_exit(127)
+    }
+}

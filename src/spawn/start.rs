@@ -1,0 +1,402 @@
+//! `spawn`: builds the child's plan, forks, execs, and starts the tasks that watch it.
+
+use super::child::{self, ExecPlan, NulTerminated, Stage};
+use super::fdmap::{self, Assignment, FdPlan};
+use super::spec::{ChildFd, ProcessSpec};
+use super::tasks::{self, Pipes};
+use super::{pty, sys, EventStream, Process, ProcessTransport};
+use nix::fcntl::OFlag;
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr, OsString};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+/// Why a child could not be started. Every variant names the program.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The program could not be executed (missing, not executable, …).
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        /// The program as given.
+        program: String,
+        /// The OS reason.
+        source: io::Error,
+    },
+    /// The working directory could not be entered.
+    #[error("cannot run {program}: cannot change directory to {}: {source}", dir.display())]
+    Cwd {
+        /// The program as given.
+        program: String,
+        /// The directory.
+        dir: PathBuf,
+        /// The OS reason.
+        source: io::Error,
+    },
+    /// The user or group switch was refused; the child was not run.
+    #[error("cannot run {program}: cannot switch {what}: {source}")]
+    Identity {
+        /// The program as given.
+        program: String,
+        /// `uid 1000`, `gid 1000` or `supplementary groups`.
+        what: String,
+        /// The OS reason.
+        source: io::Error,
+    },
+    /// The fd map cannot be used.
+    #[error("cannot run {program}: bad fd map: {reason}")]
+    FdMap {
+        /// The program as given.
+        program: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Setting up pipes, the pty or the child failed.
+    #[error("cannot run {program}: {what}: {source}")]
+    Setup {
+        /// The program as given.
+        program: String,
+        /// The step that failed.
+        what: &'static str,
+        /// The OS reason.
+        source: io::Error,
+    },
+    /// `spawn` was called outside a tokio runtime.
+    #[error("cannot run {program}: spawn must be called inside a tokio runtime")]
+    NoRuntime {
+        /// The program as given.
+        program: String,
+    },
+}
+
+/// Starts the child described by `spec` and returns its transport and event stream.
+///
+/// Synchronous: when it returns `Ok`, the child has exec'd its program; when it returns
+/// `Err`, no child is left behind and no event is produced. Events are produced by
+/// tasks on the current tokio runtime (a current-thread runtime is the fastest choice),
+/// never from inside `spawn`.
+pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
+    let program = spec.program_display();
+    let setup = |what: &'static str| {
+        let program = program.clone();
+        move |e: nix::Error| SpawnError::Setup {
+            program,
+            what,
+            source: e.into(),
+        }
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(SpawnError::NoRuntime { program });
+    }
+    fdmap::validate(spec).map_err(|reason| SpawnError::FdMap {
+        program: program.clone(),
+        reason,
+    })?;
+
+    let mut parent_ends = ParentEnds::default();
+    let mut child_ends: Vec<OwnedFd> = Vec::new();
+    let mut assignments = Vec::new();
+    let mut pty_master = None;
+    if let Some(size) = spec.pty {
+        let (master, slave) = pty::open(size).map_err(|e| SpawnError::Setup {
+            program: program.clone(),
+            what: "openpty",
+            source: e,
+        })?;
+        for target in 0..=2 {
+            assignments.push(Assignment {
+                target,
+                source: slave.as_raw_fd(),
+            });
+        }
+        child_ends.push(slave);
+        pty_master = Some(master);
+    }
+    for (&target, &what) in &spec.child_fds {
+        let source = match what {
+            ChildFd::Parent(fd) => fd,
+            ChildFd::Null => {
+                let null = nix::fcntl::open(
+                    "/dev/null",
+                    OFlag::O_RDWR | OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .map_err(setup("open /dev/null"))?;
+                let raw = null.as_raw_fd();
+                child_ends.push(null);
+                raw
+            }
+            ChildFd::Read | ChildFd::Write => {
+                let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
+                let (parent, child) = if what == ChildFd::Read {
+                    (read, write)
+                } else {
+                    (write, read)
+                };
+                let raw = child.as_raw_fd();
+                parent_ends.insert(target, what, parent);
+                child_ends.push(child);
+                raw
+            }
+        };
+        assignments.push(Assignment { target, source });
+    }
+
+    let mut plan =
+        build_plan(spec, FdPlan::new(assignments)).map_err(|source| SpawnError::Exec {
+            program: program.clone(),
+            source,
+        })?;
+    let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
+
+    // Block every signal around fork so no handler of ours runs in the child before it
+    // resets dispositions; the child unblocks after the reset, the parent right away.
+    let mut saved = SigSet::empty();
+    pthread_sigmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut saved),
+    )
+    .map_err(setup("block signals"))?;
+    // SAFETY: the child branch calls only `child::exec_child`, which is async-signal-safe
+    // (raw syscalls on memory prepared above) and never returns.
+    let forked = unsafe { fork() };
+    if let Ok(ForkResult::Child) = forked {
+        child::exec_child(&mut plan, status_write.as_raw_fd());
+    }
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&saved), None);
+    let pid = match forked {
+        Ok(ForkResult::Parent { child }) => child,
+        Ok(ForkResult::Child) => unreachable!("the child execs or exits"),
+        Err(e) => return Err(setup("fork")(e)),
+    };
+    drop(status_write);
+    drop(child_ends);
+
+    if let Some((stage, errno)) = read_status(status_read) {
+        // The child reported a failure and is exiting with 127: reap it now.
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(stage_error(
+            spec,
+            stage,
+            io::Error::from_raw_os_error(errno),
+        ));
+    }
+    let pidfd = sys::pidfd_open(pid.as_raw()).map_err(|e| {
+        kill_and_reap(pid);
+        SpawnError::Setup {
+            program: program.clone(),
+            what: "pidfd_open",
+            source: e,
+        }
+    })?;
+    let pipes = Pipes {
+        readers: parent_ends.readers,
+        writers: parent_ends.writers,
+        pty_master,
+    };
+    tasks::start(pid, pidfd, spec.child_fds.clone(), pipes).map_err(|e| {
+        kill_and_reap(pid);
+        SpawnError::Setup {
+            program,
+            what: "register pipes",
+            source: e,
+        }
+    })
+}
+
+/// Builds the `Process` from the started tasks (kept here so `tasks` stays about I/O).
+pub(crate) fn process(transport: ProcessTransport, events: EventStream) -> Process {
+    Process { transport, events }
+}
+
+#[derive(Default)]
+struct ParentEnds {
+    readers: BTreeMap<i32, OwnedFd>,
+    writers: BTreeMap<i32, OwnedFd>,
+}
+
+impl ParentEnds {
+    fn insert(&mut self, fd: i32, what: ChildFd, end: OwnedFd) {
+        if what == ChildFd::Read {
+            self.readers.insert(fd, end);
+        } else {
+            self.writers.insert(fd, end);
+        }
+    }
+}
+
+fn kill_and_reap(pid: Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
+}
+
+/// Reads the child's (stage, errno) report; `None` means the pipe closed on exec: success.
+fn read_status(status: OwnedFd) -> Option<(i32, i32)> {
+    let mut file = std::fs::File::from(status);
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if got < buf.len() {
+        return None;
+    }
+    let stage = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    Some((stage, errno))
+}
+
+fn stage_error(spec: &ProcessSpec, stage: i32, source: io::Error) -> SpawnError {
+    let program = spec.program_display();
+    match Stage::from_code(stage) {
+        Some(Stage::Chdir) => SpawnError::Cwd {
+            program,
+            dir: spec.cwd.clone().unwrap_or_default(),
+            source,
+        },
+        Some(Stage::Groups) => identity(program, "supplementary groups".into(), source),
+        Some(Stage::Gid) => identity(program, format!("to gid {}", spec.gid.unwrap_or(0)), source),
+        Some(Stage::Uid) => identity(program, format!("to uid {}", spec.uid.unwrap_or(0)), source),
+        Some(Stage::Fds) => SpawnError::Setup {
+            program,
+            what: "set up the child's fds",
+            source,
+        },
+        Some(Stage::Session) => SpawnError::Setup {
+            program,
+            what: "make the pty the controlling terminal",
+            source,
+        },
+        Some(Stage::Exec) | None => SpawnError::Exec { program, source },
+    }
+}
+
+fn identity(program: String, what: String, source: io::Error) -> SpawnError {
+    SpawnError::Identity {
+        program,
+        what,
+        source,
+    }
+}
+
+fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an argument, variable or path contains a NUL byte",
+        )
+    })
+}
+
+/// The child's environment: the spec's, on top of the parent's with `inherit_env`.
+fn child_env(spec: &ProcessSpec) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = if spec.inherit_env {
+        std::env::vars_os().collect()
+    } else {
+        BTreeMap::new()
+    };
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+/// The paths execvpe would try for `program` with `path` (the child's PATH).
+fn candidates(program: &OsStr, path: Option<&OsStr>) -> Vec<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return vec![PathBuf::from(program)];
+    }
+    let path = path.unwrap_or(OsStr::new("/usr/bin:/bin"));
+    path.as_bytes()
+        .split(|b| *b == b':')
+        .map(|dir| {
+            if dir.is_empty() {
+                PathBuf::from(program)
+            } else {
+                PathBuf::from(OsStr::from_bytes(dir)).join(program)
+            }
+        })
+        .collect()
+}
+
+fn build_plan(spec: &ProcessSpec, fds: FdPlan) -> io::Result<ExecPlan> {
+    let env = child_env(spec);
+    let candidates = candidates(
+        &spec.program,
+        env.get(OsStr::new("PATH")).map(|p| p.as_os_str()),
+    )
+    .into_iter()
+    .map(|p| cstring(p.as_os_str().as_bytes()))
+    .collect::<io::Result<Vec<_>>>()?;
+    let argv_strings = spec
+        .argv()
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<io::Result<Vec<_>>>()?;
+    let envp = env
+        .iter()
+        .map(|(k, v)| {
+            let mut entry = k.clone().into_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(v.as_bytes());
+            cstring(&entry)
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let argv = NulTerminated::new(argv_strings);
+    let mut sh_argv = vec![c"/bin/sh".as_ptr(), std::ptr::null()];
+    sh_argv.extend(argv.ptrs.iter().skip(1).copied());
+    let cwd = spec
+        .cwd
+        .as_ref()
+        .map(|d| cstring(d.as_os_str().as_bytes()))
+        .transpose()?;
+    let is_root = nix::unistd::geteuid().is_root();
+    let switching = spec.uid.is_some() || spec.gid.is_some();
+    let set_groups =
+        (is_root && switching).then(|| spec.gid.unwrap_or_else(|| nix::unistd::getegid().as_raw()));
+    Ok(ExecPlan {
+        fds,
+        candidates,
+        argv,
+        envp: NulTerminated::new(envp),
+        sh_argv,
+        cwd,
+        set_groups,
+        gid: spec.gid,
+        uid: spec.uid,
+        controlling_tty: spec.pty.is_some(),
+        empty_mask: *SigSet::empty().as_ref(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_follow_execvp_rules() {
+        assert_eq!(
+            candidates(OsStr::new("wc"), None),
+            vec![PathBuf::from("/usr/bin/wc"), PathBuf::from("/bin/wc")]
+        );
+        assert_eq!(
+            candidates(OsStr::new("wc"), Some(OsStr::new("/opt/x::/y"))),
+            vec![
+                PathBuf::from("/opt/x/wc"),
+                PathBuf::from("wc"),
+                PathBuf::from("/y/wc")
+            ]
+        );
+        assert_eq!(
+            candidates(OsStr::new("./run"), Some(OsStr::new("/bin"))),
+            vec![PathBuf::from("./run")]
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! The tasks that watch one child: a reader per read pipe (and the pty master), a writer
+//! per write pipe, and a reaper on the pidfd. They send events into one bounded channel;
+//! the last of them to finish sends `process_ended`.
+//!
+//! Hot path: each reader reads straight into the spare capacity of one reused `BytesMut`
+//! (no per-chunk allocation while the consumer keeps up, no copy: the chunk handed out
+//! is a frozen slice of that buffer), as much as the pipe holds per read.
+
+use super::spec::ChildFd;
+use super::transport::{lock, LiveState, PipeControl, PtyControl, Shared, WriteCommand};
+use super::{start, EventStream, ExitStatus, Process, ProcessEvent, ProcessTransport};
+use bytes::{Buf, Bytes, BytesMut};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::unix::pipe;
+use tokio::sync::{mpsc, Notify};
+
+/// Bytes asked of the kernel per read: four default pipe buffers, so a flooding child
+/// is drained in few wakeups.
+const READ_SIZE: usize = 256 * 1024;
+/// Capacity of the reused read buffer; chunks are slices of it until it is used up.
+const BUFFER_SIZE: usize = 4 * READ_SIZE;
+/// Events that may wait for the consumer before the readers pause (bounded memory).
+const CHANNEL_CAPACITY: usize = 64;
+
+/// The parent's ends of the child's pipes.
+pub struct Pipes {
+    pub readers: BTreeMap<i32, OwnedFd>,
+    pub writers: BTreeMap<i32, OwnedFd>,
+    pub pty_master: Option<OwnedFd>,
+}
+
+/// Where tasks send events, and how they agree on who sends `process_ended`.
+#[derive(Clone)]
+struct Sink {
+    tx: mpsc::Sender<(Instant, ProcessEvent)>,
+    /// Tasks (pipes, pty reader, reaper) still running.
+    pending: Arc<AtomicUsize>,
+    status: Arc<Mutex<Option<ExitStatus>>>,
+    live: Arc<Mutex<LiveState>>,
+}
+
+impl Sink {
+    async fn send(&self, event: ProcessEvent) {
+        // A dropped stream means nobody listens: keep draining the child, drop the event.
+        let _ = self.tx.send((Instant::now(), event)).await;
+    }
+
+    /// Marks pipe `fd` gone, and tells the consumer when `report` (pipes, not the pty).
+    async fn lost(&self, fd: i32, report: bool) {
+        {
+            let mut live = lock(&self.live);
+            live.closed.insert(fd);
+            live.queued.remove(&fd);
+        }
+        if report {
+            self.send(ProcessEvent::ChildConnectionLost { fd }).await;
+        }
+    }
+
+    /// One task is done; the last one sends `process_ended`.
+    async fn finish(&self) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let status = lock_status(&self.status).unwrap_or(ExitStatus::Done);
+            self.send(ProcessEvent::ProcessEnded { status }).await;
+        }
+    }
+}
+
+fn lock_status(status: &Mutex<Option<ExitStatus>>) -> Option<ExitStatus> {
+    *status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Registers the pipes with the runtime, queues `connection_made`, starts the tasks.
+pub fn start(
+    pid: Pid,
+    pidfd: OwnedFd,
+    child_fds: BTreeMap<i32, ChildFd>,
+    pipes: Pipes,
+) -> io::Result<Process> {
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let live = Arc::new(Mutex::new(LiveState::default()));
+    let tasks =
+        pipes.readers.len() + pipes.writers.len() + 1 + usize::from(pipes.pty_master.is_some());
+    let sink = Sink {
+        tx,
+        pending: Arc::new(AtomicUsize::new(tasks)),
+        status: Arc::new(Mutex::new(None)),
+        live: live.clone(),
+    };
+    // The channel is new and has room: connection_made is always the first event.
+    let _ = sink.tx.try_send((
+        started,
+        ProcessEvent::ConnectionMade {
+            pid: pid.as_raw() as u32,
+        },
+    ));
+
+    let mut controls = BTreeMap::new();
+    let mut to_spawn: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+        Vec::new();
+    for (fd, end) in pipes.readers {
+        let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
+        let close = Arc::new(Notify::new());
+        controls.insert(fd, PipeControl::Reader(close.clone()));
+        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), true)));
+    }
+    for (fd, end) in pipes.writers {
+        let sender = pipe::Sender::from_owned_fd_unchecked(end)?;
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        controls.insert(fd, PipeControl::Writer(cmd_tx));
+        to_spawn.push(Box::pin(write_pipe(
+            fd,
+            sender,
+            cmd_rx,
+            Some(sink.clone()),
+            true,
+        )));
+    }
+    let pty = match pipes.pty_master {
+        Some(master) => {
+            let ioctl_fd = master.try_clone()?;
+            let write_fd = master.try_clone()?;
+            let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
+            let sender = pipe::Sender::from_owned_fd_unchecked(write_fd)?;
+            let close = Arc::new(Notify::new());
+            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            to_spawn.push(Box::pin(read_pipe(
+                1,
+                receiver,
+                close.clone(),
+                sink.clone(),
+                false,
+            )));
+            // The pty's writer is not counted in `pending`: the master's reader decides
+            // when the pty is gone.
+            to_spawn.push(Box::pin(write_pipe(0, sender, cmd_rx, None, false)));
+            Some(PtyControl {
+                writer: cmd_tx,
+                reader_close: close,
+                master: Mutex::new(Some(ioctl_fd)),
+            })
+        }
+        None => None,
+    };
+    let pidfd_for_signals = pidfd.try_clone()?;
+    // SAFETY: an OwnedFd keeps its fd open and unchanged until it is dropped, which only
+    // happens when the AsyncFd owning it is dropped.
+    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)?;
+    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone())));
+    for task in to_spawn {
+        tokio::spawn(task);
+    }
+    let shared = Shared {
+        pid: pid.as_raw() as u32,
+        pidfd: pidfd_for_signals,
+        child_fds,
+        pipes: controls,
+        pty,
+        live,
+    };
+    Ok(start::process(
+        ProcessTransport {
+            shared: Arc::new(shared),
+        },
+        EventStream { rx, started },
+    ))
+}
+
+/// Reads one pipe to EOF (or until closed by the transport) and reports each chunk.
+async fn read_pipe(
+    fd: i32,
+    receiver: pipe::Receiver,
+    close: Arc<Notify>,
+    sink: Sink,
+    report_lost: bool,
+) {
+    let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
+    'outer: loop {
+        tokio::select! {
+            biased;
+            _ = close.notified() => break,
+            ready = receiver.readable() => if ready.is_err() { break },
+        }
+        loop {
+            if buf.capacity() < READ_SIZE {
+                // Reclaims the same allocation when every chunk handed out is dropped.
+                buf.reserve(BUFFER_SIZE);
+            }
+            match receiver.try_read_buf(&mut buf) {
+                Ok(0) => break 'outer,
+                Ok(_) => {
+                    let data: Bytes = buf.split().freeze();
+                    sink.send(ProcessEvent::ChildDataReceived { fd, data })
+                        .await;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // EIO is how a pty master says the terminal is gone; other errors end the
+                // pipe the same way: nothing more can be read from it.
+                Err(_) => break 'outer,
+            }
+        }
+    }
+    drop(receiver);
+    sink.lost(fd, report_lost).await;
+    sink.finish().await;
+}
+
+/// Writes queued data to one pipe as the child reads; closes it on request (after the
+/// queue drains) or reports it lost as soon as the child's end is gone.
+async fn write_pipe(
+    fd: i32,
+    sender: pipe::Sender,
+    mut commands: mpsc::UnboundedReceiver<WriteCommand>,
+    sink: Option<Sink>,
+    report_lost: bool,
+) {
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut closing = false;
+    loop {
+        if queue.is_empty() {
+            if closing {
+                break;
+            }
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(WriteCommand::Data(data)) => queue.push_back(data),
+                    // Close asked, or every transport dropped: nobody can write any more.
+                    Some(WriteCommand::Close) | None => closing = true,
+                },
+                // EPOLLERR on a pipe's write end: the child's read end is gone.
+                _ = sender.ready(Interest::ERROR) => break,
+            }
+            continue;
+        }
+        match sender.try_write(queue.front().map(|b| &b[..]).unwrap_or_default()) {
+            Ok(n) => {
+                advance(&mut queue, n);
+                if let Some(sink) = &sink {
+                    let mut live = lock(&sink.live);
+                    if let Some(q) = live.queued.get_mut(&fd) {
+                        *q = q.saturating_sub(n);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::select! {
+                    biased;
+                    command = commands.recv(), if !closing => match command {
+                        Some(WriteCommand::Data(data)) => queue.push_back(data),
+                        Some(WriteCommand::Close) | None => closing = true,
+                    },
+                    ready = sender.ready(Interest::WRITABLE | Interest::ERROR) => match ready {
+                        Ok(r) if r.is_error() || r.is_write_closed() => break,
+                        Ok(_) => {}
+                        Err(_) => break,
+                    },
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // EPIPE and friends: the child's end is gone; queued data is dropped.
+            Err(_) => break,
+        }
+    }
+    drop(sender);
+    if let Some(sink) = sink {
+        sink.lost(fd, report_lost).await;
+        sink.finish().await;
+    }
+}
+
+fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = queue.front_mut() else {
+            return;
+        };
+        if n >= front.len() {
+            n -= front.len();
+            queue.pop_front();
+        } else {
+            front.advance(n);
+            n = 0;
+        }
+    }
+    while queue.front().is_some_and(|b| b.is_empty()) {
+        queue.pop_front();
+    }
+}
+
+/// Waits for the child to exit, reaps it, and reports `process_exited`.
+async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
+    let status = loop {
+        let waited = match pidfd.readable().await {
+            Ok(mut guard) => {
+                let waited = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+                if matches!(waited, Ok(WaitStatus::StillAlive)) {
+                    guard.clear_ready();
+                }
+                waited
+            }
+            // The runtime is shutting down: reap synchronously rather than leave a zombie.
+            Err(_) => waitpid(pid, None),
+        };
+        match waited {
+            Ok(WaitStatus::Exited(_, code)) => break ExitStatus::from_code(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => break ExitStatus::from_signal(signal as i32),
+            Ok(_) => continue,
+            Err(nix::Error::EINTR) => continue,
+            // ECHILD: someone else reaped it (a stray waitpid(-1)); the status is lost.
+            Err(_) => {
+                break ExitStatus::Terminated {
+                    exit_code: None,
+                    signal: None,
+                }
+            }
+        }
+    };
+    lock(&sink.live).reaped = true;
+    *sink
+        .status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(status);
+    sink.send(ProcessEvent::ProcessExited { status }).await;
+    sink.finish().await;
+}
