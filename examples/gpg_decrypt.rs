@@ -87,9 +87,9 @@ async fn gpg(
     passphrase: &str,
     input: &[u8],
 ) -> anyhow::Result<GpgProtocol> {
-    let mut argv = vec!["gpg", "--batch", "--passphrase-fd", "3", "--status-fd", "4"];
-    // Never start a gpg-agent that would outlive the temporary home.
-    argv.push("--no-autostart");
+    // --no-autostart: never leave a gpg-agent behind, running in a deleted home.
+    let mut argv = vec!["gpg", "--batch", "--no-autostart"];
+    argv.extend_from_slice(&["--passphrase-fd", "3", "--status-fd", "4"]);
     argv.extend_from_slice(args);
     // The seed passes env=None: the child inherits our environment.
     let spec = ProcessSpec::new("gpg")
