@@ -22,10 +22,12 @@ mod start;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 
+use crate::escape::escape;
 use crate::{ProcessSpec, Signal};
 use diagnostic::{LineIndex, Problems};
 use reader::Reader;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -86,7 +88,7 @@ pub struct CommandConfig {
 }
 
 /// Something done to a child as soon as it is started (`on_start`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StartAction {
     /// Write `data` to child fd `fd` (`{ write = "…", fd = 0, repeat = 1 }`; `data` is
     /// the text repeated). The fd is a write pipe, or fd 0 of a pty.
@@ -108,6 +110,25 @@ pub enum StartAction {
         /// The signal to send.
         signal: Signal,
     },
+}
+
+impl fmt::Debug for StartAction {
+    /// Shows written data as escaped text (`"2^10\n"`), not a list of byte values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartAction::Write { fd, data } => f
+                .debug_struct("Write")
+                .field("fd", fd)
+                .field("data", &format_args!("\"{}\"", escape(data)))
+                .finish(),
+            StartAction::Close { fd } => f.debug_struct("Close").field("fd", fd).finish(),
+            StartAction::Signal { after_ms, signal } => f
+                .debug_struct("Signal")
+                .field("after_ms", after_ms)
+                .field("signal", signal)
+                .finish(),
+        }
+    }
 }
 
 impl Config {
