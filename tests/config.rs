@@ -58,21 +58,21 @@ fn every_invalid_fixture_gives_exactly_its_expected_diagnostics() {
         let file = path.file_name().unwrap().to_str().unwrap().to_owned();
         let bytes = fs::read(&path).unwrap();
         let got = match Config::parse_bytes(&bytes, &file) {
-            Ok(config) => format!("<loaded without error: {} commands>", config.commands.len()),
+            Ok(config) => format!(
+                "<loaded without error: {} commands>\n",
+                config.commands.len()
+            ),
             Err(error) => error.to_string(),
         };
         let expected_path = path.with_extension("expected");
         if bless {
-            fs::write(&expected_path, format!("{got}\n")).unwrap();
+            fs::write(&expected_path, &got).unwrap();
             continue;
         }
         let expected = fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-        if got.trim_end() != expected.trim_end() {
-            failures.push(format!(
-                "== {file}\n-- expected:\n{}\n-- got:\n{got}",
-                expected.trim_end()
-            ));
+        if got != expected {
+            failures.push(format!("== {file}\n-- expected:\n{expected}-- got:\n{got}"));
         }
         checked += 1;
     }
@@ -103,7 +103,7 @@ program = \"cat\"
     assert_eq!(
         errors(text),
         "test.toml:3:11: `program` must be a string, found the integer 1\n\
-         test.toml:8:19: `child_fds`: fd 0 has invalid value \"x\", expected \"r\", \"w\", \"null\" or a parent fd number"
+         test.toml:8:19: `child_fds`: fd 0 has invalid value \"x\", expected \"r\", \"w\", \"null\" or a parent fd number\n"
     );
 }
 
@@ -142,7 +142,7 @@ fn loading_names_the_path_and_reports_unreadable_files() {
     assert_eq!(
         error.to_string(),
         format!(
-            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `on_start` or `autostart`",
+            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `on_start` or `autostart`\n",
             path.display()
         )
     );
@@ -165,7 +165,7 @@ fn loading_names_the_path_and_reports_unreadable_files() {
     assert_eq!(
         error.to_string(),
         format!(
-            "{}:2:9: invalid UTF-8 (byte 0xff; 1 invalid sequence in the file): a config file must be UTF-8 text",
+            "{}:2:9: invalid UTF-8 (byte 0xff; 1 invalid sequence in the file): a config file must be UTF-8 text\n",
             path.display()
         )
     );

@@ -39,13 +39,11 @@ pub struct ConfigError {
 }
 
 impl fmt::Display for ConfigError {
-    /// One `file:line:col: message` per line.
+    /// One `file:line:col: message` per line, each line ending in `\n` (print it with
+    /// `eprint!`, not `eprintln!`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, diagnostic) in self.diagnostics.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{diagnostic}")?;
+        for diagnostic in &self.diagnostics {
+            writeln!(f, "{diagnostic}")?;
         }
         Ok(())
     }
