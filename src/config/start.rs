@@ -40,6 +40,7 @@ pub(crate) fn read(reader: &mut Reader, value: &Value<'_>) -> Vec<Entry> {
 }
 
 fn entry(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>) -> Option<Entry> {
+    let before = reader.count();
     let mut kinds = table
         .iter()
         .filter(|(key, _)| KINDS.contains(&key.get_ref().as_ref()))
@@ -67,7 +68,6 @@ fn entry(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>) -> Option
         "close" => CLOSE_KEYS,
         _ => SIGNAL_KEYS,
     };
-    let before = reader.count();
     for (key, _) in table {
         if !allowed.contains(&key.get_ref().as_ref()) && !KINDS.contains(&key.get_ref().as_ref()) {
             reader.unknown_key(key, &format!("in a `{kind}` entry of `on_start`"), allowed);
@@ -82,9 +82,7 @@ fn entry(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>) -> Option
         }),
         _ => signal_entry(reader, kind_value, field("after_ms")),
     };
-    (reader.count() == before && kinds.len() == 1)
-        .then_some(parsed)
-        .flatten()
+    (reader.count() == before).then_some(parsed).flatten()
 }
 
 fn write_entry(
