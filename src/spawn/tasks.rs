@@ -81,6 +81,15 @@ fn lock_status(status: &Mutex<Option<ExitStatus>>) -> Option<ExitStatus> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `from_owned_fd_unchecked` requires O_NONBLOCK: without it a read or write that would
+/// block stalls the whole (current-thread) runtime.
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
 /// Registers the pipes with the runtime, queues `connection_made`, starts the tasks.
 pub fn start(
     pid: Pid,
@@ -111,12 +120,14 @@ pub fn start(
     let mut to_spawn: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
         Vec::new();
     for (fd, end) in pipes.readers {
+        set_nonblocking(&end)?;
         let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
         let close = Arc::new(Notify::new());
         controls.insert(fd, PipeControl::Reader(close.clone()));
         to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), true)));
     }
     for (fd, end) in pipes.writers {
+        set_nonblocking(&end)?;
         let sender = pipe::Sender::from_owned_fd_unchecked(end)?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         controls.insert(fd, PipeControl::Writer(cmd_tx));
@@ -130,6 +141,8 @@ pub fn start(
     }
     let pty = match pipes.pty_master {
         Some(master) => {
+            // The dups share one open file description: this covers the writer too.
+            set_nonblocking(&master)?;
             let ioctl_fd = master.try_clone()?;
             let write_fd = master.try_clone()?;
             let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
