@@ -32,7 +32,33 @@ impl AnsiLog {
     }
 
     /// Parses one chunk of output.
+    ///
+    /// A flood (`yes`) brings chunks of many thousand lines of which the log keeps only
+    /// the last `max_lines`: when a chunk holds no escape sequence, the lines that would
+    /// be dropped at once are counted instead of parsed, which keeps the console ahead of
+    /// the child.
     pub fn feed(&mut self, data: &[u8]) {
+        const ESC: u8 = 0x1b;
+        if data.len() > self.log.max_lines() && memchr::memchr(ESC, data).is_none() {
+            let keep = self.log.max_lines() + 1;
+            let cut = memchr::memrchr_iter(b'\n', data)
+                .nth(keep - 1)
+                .map(|at| at + 1);
+            let first = memchr::memchr(b'\n', data).map(|at| at + 1);
+            if let (Some(cut), Some(first)) = (cut, first) {
+                if first < cut {
+                    self.parse(&data[..first]);
+                    self.log
+                        .skip(memchr::memchr_iter(b'\n', &data[first..cut]).count());
+                    self.parse(&data[cut..]);
+                    return;
+                }
+            }
+        }
+        self.parse(data);
+    }
+
+    fn parse(&mut self, data: &[u8]) {
         let AnsiLog {
             parser,
             guard,
@@ -168,6 +194,31 @@ mod tests {
         let line = a.log.line(0).unwrap();
         assert_eq!(line.text(), "é green");
         assert_eq!(line.spans[1].0.fg, Some(Color::Indexed(2)));
+    }
+
+    #[test]
+    fn a_flood_keeps_the_same_last_lines_as_line_by_line_parsing() {
+        let mut text = String::new();
+        for i in 0..50_000 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        text.push_str("tail");
+        let mut fast = AnsiLog::new(100);
+        fast.feed(b"start ");
+        fast.feed(text.as_bytes());
+        let mut slow = AnsiLog::new(100);
+        slow.feed(b"start ");
+        for chunk in text.as_bytes().chunks(1000) {
+            slow.feed(chunk);
+        }
+        let lines = |a: &AnsiLog| {
+            (0..a.log.len())
+                .map(|i| a.log.line(i).unwrap().text())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lines(&fast), lines(&slow));
+        assert_eq!(fast.log.dropped(), slow.log.dropped());
+        assert_eq!(lines(&fast).last().unwrap(), "tail");
     }
 
     #[test]

@@ -162,6 +162,17 @@ impl LineLog {
         }
     }
 
+    /// Counts `n` complete lines that were never stored (they would have scrolled out
+    /// of the log at once).
+    pub fn skip(&mut self, n: usize) {
+        self.dropped += n as u64;
+    }
+
+    /// The most lines kept.
+    pub fn max_lines(&self) -> usize {
+        self.max_lines
+    }
+
     /// Forgets everything (the pane's "clear").
     pub fn clear(&mut self) {
         self.dropped += self.len() as u64;

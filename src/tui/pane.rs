@@ -147,12 +147,13 @@ impl Pane {
         self.raw.push(data);
         match &mut self.body {
             Body::Log(log) => {
-                let before = log.log.len() as isize - log.log.dropped() as isize;
+                let before = log.log.len() as u64 + log.log.dropped();
                 log.feed(data);
                 if self.scroll > 0 {
                     // Keep the lines the user is reading in place while output arrives.
-                    let after = log.log.len() as isize - log.log.dropped() as isize;
-                    self.scroll = (self.scroll as isize + (after - before)).max(0) as usize;
+                    let after = log.log.len() as u64 + log.log.dropped();
+                    let max = log.log.len().saturating_sub(1);
+                    self.scroll = (self.scroll + (after - before) as usize).min(max);
                 }
             }
             Body::Term(parser, guard, _) => guard.filter(data, |bytes| parser.process(bytes)),

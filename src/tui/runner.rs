@@ -133,19 +133,17 @@ pub async fn run_loop(
         }
         // Drain what is ready, keys before output, within a budget.
         let budget = Instant::now() + DRAIN_BUDGET;
-        'drain: loop {
+        loop {
             while let Ok(event) = keys.try_recv() {
                 update::handle(&mut app, Msg::Term(event));
                 dirty = true;
             }
-            for _ in 0..32 {
-                match rx.try_recv() {
-                    Ok(msg) => {
-                        update::handle(&mut app, msg);
-                        dirty = true;
-                    }
-                    Err(_) => break 'drain,
+            match rx.try_recv() {
+                Ok(msg) => {
+                    update::handle(&mut app, msg);
+                    dirty = true;
                 }
+                Err(_) => break,
             }
             if Instant::now() >= budget {
                 break;
