@@ -15,7 +15,7 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2};
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 /// What `restore` needs, reachable from the panic hook.
@@ -80,8 +80,11 @@ fn put(from: impl AsFd, onto: RawFd) -> io::Result<()> {
 pub fn setup() -> io::Result<Console> {
     let mut tty = open_tty()?;
     let stdio = [save(0), save(1), save(2)];
+    // A copy of our own: the drawing end is dropped with the ratatui terminal, before
+    // the restore runs.
+    let tty_copy = fcntl(&tty, FcntlArg::F_DUPFD_CLOEXEC(10))?;
     *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(Saved {
-        tty: tty.as_raw_fd(),
+        tty: tty_copy,
         stdio,
     });
     crossterm::terminal::enable_raw_mode()?;
@@ -112,11 +115,10 @@ pub fn restore() {
     let Some(saved) = SAVED.lock().unwrap_or_else(|p| p.into_inner()).take() else {
         return;
     };
-    // SAFETY: the tty fd stays open for the whole run (owned by `Console`); ManuallyDrop
-    // keeps this temporary File from closing it.
-    let mut tty = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(saved.tty) });
+    // SAFETY: `saved.tty` is our own copy of the terminal fd, consumed (closed) here.
+    let mut tty = unsafe { File::from_raw_fd(saved.tty) };
     let _ = execute!(
-        *tty,
+        tty,
         DisableMouseCapture,
         DisableBracketedPaste,
         LeaveAlternateScreen,
