@@ -18,8 +18,9 @@ fn default_role(fd: i32) -> String {
     }
 }
 
-/// The panes (and notes for fds without one) of a command, before it runs.
-fn panes_for(cmd: &CommandConfig, scrollback: usize) -> (Vec<Pane>, bool, Vec<String>) {
+/// The panes (and notes for fds without one) of a command, before it runs: its panes,
+/// whether it uses the console pane, and the notes.
+pub fn panes_for(cmd: &CommandConfig, scrollback: usize) -> (Vec<Pane>, bool, Vec<String>) {
     let mut panes = Vec::new();
     let mut notes = Vec::new();
     let mut uses_console = false;

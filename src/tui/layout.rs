@@ -25,7 +25,7 @@ pub struct Areas {
 /// Lays out a screen of `screen` size with panes of `kinds`.
 pub fn areas(screen: Rect, kinds: &[PaneKind], zoom: Option<usize>, timeline: bool) -> Areas {
     let [body, hint] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(screen);
-    let list_width = (screen.width / 4).clamp(18, 34).min(screen.width / 2);
+    let list_width = (screen.width / 3).clamp(20, 38).min(screen.width / 2);
     let [list, right] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Fill(1)]).areas(body);
     let timeline_height = if timeline {
@@ -62,7 +62,7 @@ fn grid(area: Rect, kinds: &[PaneKind]) -> Vec<Rect> {
     if kinds.is_empty() {
         return Vec::new();
     }
-    let columns = if kinds.len() >= 4 && area.width >= 80 {
+    let columns = if kinds.len() >= 4 && area.width >= 72 {
         2
     } else {
         1
@@ -73,11 +73,13 @@ fn grid(area: Rect, kinds: &[PaneKind]) -> Vec<Rect> {
     for (c, column) in column_areas.iter().enumerate() {
         let these =
             &kinds[(c * per_column).min(kinds.len())..((c + 1) * per_column).min(kinds.len())];
+        let only_writes = these.iter().all(|k| *k == PaneKind::Write);
         let constraints: Vec<Constraint> = these
             .iter()
             .map(|kind| match kind {
-                PaneKind::Write => Constraint::Fill(1),
-                _ => Constraint::Fill(3),
+                // Two lines of what was sent; output gets the rest.
+                PaneKind::Write if !only_writes => Constraint::Length(4),
+                _ => Constraint::Fill(1),
             })
             .collect();
         rects.extend(Layout::vertical(constraints).split(*column).iter().copied());

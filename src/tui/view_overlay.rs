@@ -39,36 +39,36 @@ pub fn help(frame: &mut Frame) {
         }
         lines.push(Line::from(vec![
             Span::styled(
-                format!("  {keys:<16}"),
+                format!(" {keys:<12} "),
                 Style::default().fg(Color::LightCyan),
             ),
             Span::raw(text),
         ]));
     }
     let area = frame.area();
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, 78, height);
-    frame.render_widget(Clear, rect);
-    let columns = if lines.len() as u16 + 2 > area.height && area.width >= 150 {
-        2
-    } else {
-        1
-    };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" help · any key closes ");
-    if columns == 2 {
-        let rect = centered(area, 150, height);
-        frame.render_widget(Clear, rect);
-        let inner = block.inner(rect);
-        frame.render_widget(block, rect);
-        let half = lines.len().div_ceil(2);
-        let right = lines.split_off(half);
+    // One column when it fits, else two side by side.
+    let columns = if lines.len() as u16 + 2 <= area.height || area.width < 90 {
+        1
+    } else {
+        2
+    };
+    let per_column = lines.len().div_ceil(columns);
+    let height = (per_column as u16 + 2).min(area.height);
+    let width = if columns == 1 { 80 } else { 160 };
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let right = lines.split_off(per_column.min(lines.len()));
+    if columns == 1 {
+        frame.render_widget(Paragraph::new(lines), inner);
+    } else {
         let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
         frame.render_widget(Paragraph::new(lines), l);
         frame.render_widget(Paragraph::new(right), r);
-    } else {
-        frame.render_widget(Paragraph::new(lines).block(block), rect);
     }
 }
 
