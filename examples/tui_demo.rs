@@ -2,7 +2,7 @@
 //! a child writing fd 4, a `yes` flood, a child on the console's own fds), for trying the
 //! console before `fdscope --config` is wired. `tui_demo [--start NAME]...`
 
-use fdscope::tui::cfg::{CommandConfig, Config, StartAction};
+use fdscope::config::{CommandConfig, Config, ConsoleSettings, StartAction};
 use fdscope::{ChildFd, ProcessSpec, PtySize};
 use std::collections::BTreeMap;
 
@@ -58,7 +58,10 @@ fn main() -> anyhow::Result<()> {
                 ]),
             ),
         ],
-        console: Default::default(),
+        console: ConsoleSettings {
+            scrollback_lines: 10_000,
+            stop_grace_ms: 3000,
+        },
     };
     let mut start = Vec::new();
     let mut args = std::env::args().skip(1);

@@ -20,8 +20,8 @@ fn host() {
     std::process::exit(code);
 }
 
-fn scenario_commands(name: &str) -> (Vec<fdscope::tui::cfg::CommandConfig>, Vec<String>) {
-    let one = |cmd: fdscope::tui::cfg::CommandConfig| {
+fn scenario_commands(name: &str) -> (Vec<fdscope::config::CommandConfig>, Vec<String>) {
+    let one = |cmd: fdscope::config::CommandConfig| {
         let name = cmd.name.clone();
         (vec![cmd], vec![name])
     };

@@ -3,8 +3,8 @@
 //! pids and times) so the screens are the same on every run.
 
 use bytes::Bytes;
+use fdscope::config::{CommandConfig, ConsoleSettings};
 use fdscope::tui::action::{Action, Mode};
-use fdscope::tui::cfg::{CommandConfig, ConsoleSettings};
 use fdscope::tui::model::{App, Instance, RunState};
 use fdscope::tui::timeline::Timeline;
 use fdscope::tui::{instance, update, view};

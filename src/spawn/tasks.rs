@@ -81,15 +81,6 @@ fn lock_status(status: &Mutex<Option<ExitStatus>>) -> Option<ExitStatus> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// `from_owned_fd_unchecked` requires O_NONBLOCK: without it a read or write that would
-/// block stalls the whole (current-thread) runtime.
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
-    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-    Ok(())
-}
-
 /// Registers the pipes with the runtime, queues `connection_made`, starts the tasks.
 pub fn start(
     pid: Pid,
@@ -141,7 +132,7 @@ pub fn start(
     }
     let pty = match pipes.pty_master {
         Some(master) => {
-            // The dups share one open file description: this covers the writer too.
+            // The reader's and writer's dups share one open file: one flag covers both.
             set_nonblocking(&master)?;
             let ioctl_fd = master.try_clone()?;
             let write_fd = master.try_clone()?;
@@ -190,6 +181,15 @@ pub fn start(
         },
         EventStream { rx, started },
     ))
+}
+
+/// tokio's pipe wrappers expect a non-blocking fd; a blocking one would stall the whole
+/// runtime on the first read or write that cannot complete.
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
 }
 
 /// Reads one pipe to EOF (or until closed by the transport) and reports each chunk.

@@ -1,11 +1,11 @@
 //! Starting, stopping and following instances: spawn with panes sized from the layout, a
 //! forwarder task per child that turns its events into [`Msg`]s, and what each event does.
 
-use super::cfg::{CommandConfig, StartAction};
 use super::layout;
 use super::model::{App, Instance, Msg, RunState, PTY_SCROLLBACK};
 use super::pane::{Pane, PaneKind};
 use super::timeline::Timeline;
+use crate::config::{CommandConfig, StartAction};
 use crate::{spawn, ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
 
@@ -67,8 +67,9 @@ pub fn kinds(panes: &[Pane], uses_console: bool) -> Vec<PaneKind> {
 /// Starts a new instance of command `ci`; returns its index in `app.instances`.
 /// A failed spawn is an instance too, in state `Failed`, with the reason.
 pub fn start(app: &mut App, ci: usize) -> usize {
-    let cmd = app.commands[ci].clone();
-    let (mut panes, uses_console, notes) = panes_for(&cmd, app.settings.scrollback_lines);
+    let cmd = &app.commands[ci];
+    let name = cmd.name.clone();
+    let (mut panes, uses_console, notes) = panes_for(cmd, app.settings.scrollback_lines);
     let mut spec = cmd.spec.clone();
     if spec.pty.is_some() {
         // Size the pty from its pane before the child prints anything.
@@ -84,7 +85,7 @@ pub fn start(app: &mut App, ci: usize) -> usize {
     let mut inst = Instance {
         id,
         command: ci,
-        name: cmd.name.clone(),
+        name: name.clone(),
         transport: None,
         pid: None,
         started: now,
@@ -115,8 +116,8 @@ pub fn start(app: &mut App, ci: usize) -> usize {
                 }
             });
             inst.transport = Some(process.transport);
-            run_start_actions(&mut inst, &cmd.on_start);
-            app.status = format!("started {} (pid {})", cmd.name, inst.pid.unwrap_or(0));
+            run_start_actions(&mut inst, &app.commands[ci].on_start);
+            app.status = format!("started {name} (pid {})", inst.pid.unwrap_or(0));
         }
         Err(err) => {
             app.status = err.to_string();

@@ -9,7 +9,6 @@
 
 pub mod action;
 pub mod ansi;
-pub mod cfg;
 pub mod guard;
 pub mod instance;
 pub mod keyenc;
@@ -22,7 +21,6 @@ pub mod pane;
 pub mod runner;
 pub mod terminal;
 pub mod timeline;
-mod transcript_stub;
 pub mod update;
 pub mod view;
 mod view_overlay;
@@ -31,7 +29,7 @@ pub mod view_pane;
 /// Runs the console for `config`, starting the commands named in `start` (and every
 /// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
 /// and fds 0–2 on every way out. Returns the exit code.
-pub fn run(config: cfg::Config, start: Vec<String>) -> anyhow::Result<i32> {
+pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
     for name in &start {
         if !config.commands.iter().any(|c| &c.name == name) {
             anyhow::bail!("--start {name}: no command of that name in the config");

@@ -2,9 +2,9 @@
 //! Plain data and small queries; `update` changes it, `view` draws it.
 
 use super::action::{Action, Mode};
-use super::cfg::{CommandConfig, ConsoleSettings};
 use super::pane::{Pane, PaneKind};
 use super::timeline::Timeline;
+use crate::config::{CommandConfig, ConsoleSettings};
 use crate::{ExitStatus, ProcessEvent, ProcessTransport, Signal};
 use bytes::Bytes;
 use ratatui::layout::Rect;

@@ -65,7 +65,7 @@ fn spawn_console_reader(fd: std::os::fd::OwnedFd, tx: mpsc::Sender<Msg>) -> std:
 
 /// Runs the console until the user quits (or a signal asks it to); returns the exit code.
 pub async fn run_loop(
-    config: super::cfg::Config,
+    config: crate::config::Config,
     start: Vec<String>,
     console: terminal::Console,
 ) -> anyhow::Result<i32> {

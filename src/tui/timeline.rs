@@ -113,8 +113,7 @@ fn data_len(entry: &Entry) -> usize {
 
 /// One transcript line. Chunks whose bytes were dropped keep their `len`, without `data`.
 pub fn json_line(entry: &Entry, name: &str) -> String {
-    let line =
-        super::transcript_stub::json_line(entry.at, &entry.event, Some(name), entry.has_data);
+    let line = crate::transcript::json_line(entry.at, &entry.event, Some(name), entry.has_data);
     if entry.has_data {
         return line;
     }

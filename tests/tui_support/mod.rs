@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use fdscope::tui::cfg::{CommandConfig, Config, ConsoleSettings};
+use fdscope::config::{CommandConfig, Config, ConsoleSettings};
 use fdscope::{spawn, EventStream, ProcessEvent, ProcessSpec, ProcessTransport, PtySize};
 use std::collections::BTreeMap;
 use std::time::Duration;
