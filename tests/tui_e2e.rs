@@ -82,9 +82,12 @@ fn scenario_commands(name: &str) -> (Vec<fdscope::config::CommandConfig>, Vec<St
     }
 }
 
-fn start(scenario: &str) -> (Console, tempfile::TempDir) {
+/// Starts the console for `scenario` and waits for its first frame.
+async fn start(scenario: &str) -> (Console, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (Console::start("host", scenario, dir.path()), dir)
+    let mut console = Console::start("host", scenario, dir.path());
+    console.wait_text("┌ fdscope ", 20).await;
+    (console, dir)
 }
 
 /// Quits with `q` and checks the terminal came back (main screen) and the exit was clean.
@@ -100,7 +103,8 @@ async fn quit(c: &mut Console) {
 
 #[tokio::test]
 async fn bc_computes_and_ends_on_ctrl_d() {
-    let (mut c, _dir) = start("bc");
+    let (mut c, _dir) = start("bc").await;
+    c.wait_text("#1", 20).await;
     c.wait_text("running", 20).await;
     c.keys(b"i").await;
     c.keys(b"2^10\r").await;
@@ -119,7 +123,7 @@ async fn bc_computes_and_ends_on_ctrl_d() {
 
 #[tokio::test]
 async fn a_childs_fd_4_has_its_own_pane() {
-    let (mut c, _dir) = start("fd4");
+    let (mut c, _dir) = start("fd4").await;
     c.wait_text("fd 4 ← status", 20).await;
     c.keys(b"i").await;
     c.keys(b"hello\r").await;
@@ -137,7 +141,7 @@ async fn a_childs_fd_4_has_its_own_pane() {
 
 #[tokio::test]
 async fn a_pty_shell_shows_colours_and_the_pane_size() {
-    let (mut c, _dir) = start("pty");
+    let (mut c, _dir) = start("pty").await;
     c.wait_text("pty ⇄ terminal", 20).await;
     c.wait_text("$ ", 10).await;
     c.keys(b"p").await;
@@ -175,7 +179,7 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
 
 #[tokio::test]
 async fn help_opens_during_a_flood_and_q_stops_yes() {
-    let (mut c, _dir) = start("flood");
+    let (mut c, _dir) = start("flood").await;
     c.wait_text("MiB", 20).await;
     let pids = pids(&c.screen());
     assert_eq!(pids.len(), 1, "{}", c.screen());
@@ -190,7 +194,7 @@ async fn help_opens_during_a_flood_and_q_stops_yes() {
 
 #[tokio::test]
 async fn q_leaves_no_child_behind_even_one_ignoring_term() {
-    let (mut c, _dir) = start("many");
+    let (mut c, _dir) = start("many").await;
     c.wait_for("four running instances", 20, |s| {
         s.matches("running").count() >= 4
     })
@@ -205,7 +209,7 @@ async fn q_leaves_no_child_behind_even_one_ignoring_term() {
 
 #[tokio::test]
 async fn children_on_the_consoles_own_fds_show_in_the_console_pane() {
-    let (mut c, _dir) = start("inherit");
+    let (mut c, _dir) = start("inherit").await;
     c.wait_text("to-stdout", 20).await;
     c.wait_text("to-stderr", 10).await;
     c.keys(b"i").await;
@@ -218,7 +222,7 @@ async fn children_on_the_consoles_own_fds_show_in_the_console_pane() {
 
 #[tokio::test]
 async fn closing_a_read_pipe_kills_the_writer_with_sigpipe() {
-    let (mut c, _dir) = start("ticker");
+    let (mut c, _dir) = start("ticker").await;
     c.wait_text("tick", 20).await;
     c.keys(b"c").await;
     c.wait_text("close fd", 10).await;
@@ -230,7 +234,8 @@ async fn closing_a_read_pipe_kills_the_writer_with_sigpipe() {
 
 #[tokio::test]
 async fn the_signal_menu_sends_int() {
-    let (mut c, _dir) = start("sleep");
+    let (mut c, _dir) = start("sleep").await;
+    c.wait_text("#1", 20).await;
     c.wait_text("running", 20).await;
     c.keys(b"s").await;
     c.wait_text("send signal", 10).await;
@@ -242,7 +247,7 @@ async fn the_signal_menu_sends_int() {
 
 #[tokio::test]
 async fn transcript_is_saved_as_json_lines_and_restart_starts_again() {
-    let (mut c, dir) = start("echo");
+    let (mut c, dir) = start("echo").await;
     c.wait_text("ended 0", 20).await;
     let pid = pids(&c.screen())[0];
     c.keys(b"w").await;
@@ -274,5 +279,44 @@ async fn transcript_is_saved_as_json_lines_and_restart_starts_again() {
     );
     c.keys(b"r").await;
     c.wait_text("#2", 10).await;
+    quit(&mut c).await;
+}
+
+#[tokio::test]
+async fn sigterm_to_the_console_stops_children_and_restores_the_terminal() {
+    let (mut c, _dir) = start("sleep").await;
+    c.wait_text("#1", 20).await;
+    c.wait_text("running", 20).await;
+    let pids = pids(&c.screen());
+    c.transport
+        .signal_process(fdscope::Signal::SIGTERM)
+        .unwrap();
+    let status = c.wait_end(20).await;
+    assert!(status.success(), "console exit: {status}");
+    assert!(
+        !c.parser.screen().alternate_screen(),
+        "terminal not restored"
+    );
+    assert!(!alive(pids[0]), "sleep (pid {}) still running", pids[0]);
+}
+
+#[tokio::test]
+async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
+    let (mut c, _dir) = start("pty").await;
+    c.wait_text("$ ", 20).await;
+    c.keys(b"t").await; // hide the timeline: the pane grows
+    c.keys(b"z").await;
+    c.keys(b"p").await;
+    c.keys(b"stty size\r").await;
+    let areas = layout::areas(
+        Rect::new(0, 0, COLS, ROWS),
+        &[PaneKind::Pty],
+        Some(0),
+        false,
+    );
+    let (rows, cols) = layout::inner(areas.panes[0]);
+    c.wait_text(&format!("{rows} {cols}"), 10).await;
+    c.keys(b"\x01").await;
+    c.keys(b"\x1b").await;
     quit(&mut c).await;
 }

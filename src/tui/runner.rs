@@ -4,8 +4,8 @@
 //! Children never wait for the screen: their events arrive through a bounded channel that
 //! the loop empties within a time budget per turn, whether or not their panes are visible.
 
-use super::model::{App, Msg};
-use super::{instance, terminal, update, view};
+use super::model::{App, Msg, RunState};
+use super::{instance, ops, terminal, update, view};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -21,6 +21,8 @@ const FRAME: Duration = Duration::from_millis(16);
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 /// How often the elapsed clocks of running instances move.
 const CLOCK: Duration = Duration::from_millis(100);
+/// Sleep when nothing at all is due.
+const IDLE: Duration = Duration::from_secs(3600);
 /// Messages that may wait for the loop (the engine's own channels hold more).
 const CHANNEL: usize = 256;
 
@@ -73,10 +75,6 @@ pub async fn run_loop(
     let (key_tx, mut keys) = mpsc::unbounded_channel::<Event>();
     spawn_key_reader(key_tx);
     spawn_console_reader(console.output, tx.clone())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-
     let mut term = Terminal::new(CrosstermBackend::new(console.tty))?;
     let size = term.size()?;
     let mut app = App::new(
@@ -99,6 +97,23 @@ pub async fn run_loop(
         }
     }
 
+    let result = drive(&mut app, &mut term, &mut keys, &mut rx).await;
+    // On every way out (quit, signal, a terminal error) children are stopped and reaped.
+    stop_all(&mut app, &mut rx).await;
+    let _ = term.backend_mut().flush();
+    result.map(|()| 0)
+}
+
+/// The loop proper, until `app.done` or an error from the terminal.
+async fn drive(
+    app: &mut App,
+    term: &mut Terminal<CrosstermBackend<std::fs::File>>,
+    keys: &mut mpsc::UnboundedReceiver<Event>,
+    rx: &mut mpsc::Receiver<Msg>,
+) -> anyhow::Result<()> {
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut mouse = app.mouse;
@@ -109,38 +124,34 @@ pub async fn run_loop(
         } else {
             // Wake for timers, and to move the elapsed clocks of running instances.
             let clock = app.instances.iter().any(|i| i.running());
-            let timer = update::next_timer(&app, now).unwrap_or(Duration::from_secs(3600));
-            timer.min(if clock {
-                CLOCK
-            } else {
-                Duration::from_secs(3600)
-            })
+            let timer = update::next_timer(app, now).unwrap_or(IDLE);
+            timer.min(if clock { CLOCK } else { IDLE })
         };
         tokio::select! {
             biased;
             Some(event) = keys.recv() => {
-                update::handle(&mut app, Msg::Term(event));
+                update::handle(app, Msg::Term(event));
                 dirty = true;
             }
             Some(msg) = rx.recv() => {
-                update::handle(&mut app, msg);
+                update::handle(app, msg);
                 dirty = true;
             }
-            _ = sigterm.recv() => quit_on_signal(&mut app, 15),
-            _ = sighup.recv() => quit_on_signal(&mut app, 1),
-            _ = sigint.recv() => quit_on_signal(&mut app, 2),
+            _ = sigterm.recv() => quit_on_signal(app, 15),
+            _ = sighup.recv() => quit_on_signal(app, 1),
+            _ = sigint.recv() => quit_on_signal(app, 2),
             _ = tokio::time::sleep(wait) => {}
         }
         // Drain what is ready, keys before output, within a budget.
         let budget = Instant::now() + DRAIN_BUDGET;
         loop {
             while let Ok(event) = keys.try_recv() {
-                update::handle(&mut app, Msg::Term(event));
+                update::handle(app, Msg::Term(event));
                 dirty = true;
             }
             match rx.try_recv() {
                 Ok(msg) => {
-                    update::handle(&mut app, msg);
+                    update::handle(app, msg);
                     dirty = true;
                 }
                 Err(_) => break,
@@ -150,7 +161,7 @@ pub async fn run_loop(
             }
         }
         let now = Instant::now();
-        dirty |= update::tick(&mut app, now);
+        dirty |= update::tick(app, now);
         // Running instances show a clock with tenths of a second.
         if now >= last_draw + CLOCK && app.instances.iter().any(|i| i.running()) {
             dirty = true;
@@ -169,20 +180,43 @@ pub async fn run_loop(
         if dirty && now >= last_draw + FRAME && !app.done {
             let size = term.size()?;
             app.screen = Rect::new(0, 0, size.width, size.height);
-            update::sync_pty_size(&mut app);
-            term.draw(|frame| view::draw(frame, &app, now))?;
+            update::sync_pty_size(app);
+            term.draw(|frame| view::draw(frame, app, now))?;
             last_draw = now;
             dirty = false;
         }
     }
-    // Whatever is still alive after the grace period gets KILL.
+    Ok(())
+}
+
+/// Stops every child still alive (TERM, KILL after the grace period) and waits for them
+/// to end, without drawing.
+async fn stop_all(app: &mut App, rx: &mut mpsc::Receiver<Msg>) {
+    let alive = |app: &App| {
+        app.instances
+            .iter()
+            .any(|i| matches!(i.state, RunState::Running | RunState::Exited(_)))
+    };
+    if !alive(app) {
+        return;
+    }
+    if app.quitting.is_none() {
+        ops::quit(app);
+    }
+    let deadline = app.quitting.unwrap_or_else(Instant::now);
+    while alive(app) && Instant::now() < deadline {
+        let wait = update::next_timer(app, Instant::now()).unwrap_or(CLOCK);
+        tokio::select! {
+            Some(msg) = rx.recv() => update::handle(app, msg),
+            _ = tokio::time::sleep(wait.min(CLOCK)) => {}
+        }
+        update::tick(app, Instant::now());
+    }
     for inst in app.instances.iter().filter(|i| i.running()) {
         if let Some(t) = &inst.transport {
             let _ = t.signal_process(crate::Signal::SIGKILL);
         }
     }
-    term.backend_mut().flush()?;
-    Ok(0)
 }
 
 fn quit_on_signal(app: &mut App, sig: i32) {
