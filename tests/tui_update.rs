@@ -194,7 +194,7 @@ async fn stop_sends_term_then_kill_after_the_grace_period() {
     let (mut app, mut rx) = app(vec![command("stubborn", spec)]);
     update::act(&mut app, Action::Start);
     run_until(&mut app, &mut rx, "the trap set", |a| {
-        a.instances[0].timeline.len() >= 1
+        !a.instances[0].timeline.is_empty()
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -248,7 +248,7 @@ async fn restart_starts_a_new_instance_after_the_old_one_ended() {
     )]);
     update::act(&mut app, Action::Start);
     run_until(&mut app, &mut rx, "the pid", |a| {
-        a.instances[0].timeline.len() >= 1
+        !a.instances[0].timeline.is_empty()
     })
     .await;
     update::act(&mut app, Action::Restart);
