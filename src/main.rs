@@ -68,10 +68,10 @@ struct SpawnArgs {
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
     /// User id to run as.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     uid: Option<u32>,
     /// Group id to run as.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     gid: Option<u32>,
     /// The child's argv[0] (default: the program).
     #[arg(long, value_name = "NAME")]
@@ -107,11 +107,7 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// PROGRAM [ARG...] (after --), or NAME... with --config.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM|NAME"
-    )]
+    #[arg(trailing_var_arg = true, value_name = "PROGRAM|NAME")]
     command: Vec<OsString>,
 }
 
@@ -120,12 +116,7 @@ struct OneShotArgs {
     #[command(flatten)]
     spawn: SpawnArgs,
     /// PROGRAM [ARG...]
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true,
-        value_name = "PROGRAM"
-    )]
+    #[arg(trailing_var_arg = true, required = true, value_name = "PROGRAM")]
     command: Vec<OsString>,
 }
 
