@@ -75,7 +75,7 @@ fn text_of(app: &App, fd: i32) -> String {
         panic!("fd {fd} is a terminal")
     };
     (0..log.log.len())
-        .map(|i| log.log.line(i).unwrap().text())
+        .map(|i| log.log.line(i).unwrap().text().to_string())
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -175,13 +175,13 @@ mod tests {
         let line = a.log.line(0).unwrap();
         assert_eq!(line.text(), "plain red orgb");
         assert_eq!(
-            line.spans[1].0,
+            line.spans()[1].0,
             Style::default()
                 .add_modifier(Modifier::BOLD)
                 .fg(Color::Indexed(1))
         );
-        assert_eq!(line.spans[3].0.fg, Some(Color::Indexed(208)));
-        assert_eq!(line.spans[4].0.fg, Some(Color::Rgb(1, 2, 3)));
+        assert_eq!(line.spans()[3].0.fg, Some(Color::Indexed(208)));
+        assert_eq!(line.spans()[4].0.fg, Some(Color::Rgb(1, 2, 3)));
     }
 
     #[test]
@@ -193,7 +193,7 @@ mod tests {
         }
         let line = a.log.line(0).unwrap();
         assert_eq!(line.text(), "é green");
-        assert_eq!(line.spans[1].0.fg, Some(Color::Indexed(2)));
+        assert_eq!(line.spans()[1].0.fg, Some(Color::Indexed(2)));
     }
 
     #[test]
@@ -213,7 +213,7 @@ mod tests {
         }
         let lines = |a: &AnsiLog| {
             (0..a.log.len())
-                .map(|i| a.log.line(i).unwrap().text())
+                .map(|i| a.log.line(i).unwrap().text().to_string())
                 .collect::<Vec<_>>()
         };
         assert_eq!(lines(&fast), lines(&slow));

@@ -14,13 +14,15 @@ pub const MAX_LINE_CHARS: usize = 4096;
 /// Text bytes one log keeps at most; older lines go first.
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 
-/// One line: runs of text, each in one style.
+/// One line: its text, and where each style starts (no runs: all default style).
+///
+/// One allocation for a plain line (a flood of `y` lines is most of what a log holds).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StyledLine {
-    /// The runs, in order; neighbours have different styles.
-    pub spans: Vec<(Style, String)>,
+    text: String,
+    /// (byte offset, style) where a style begins; neighbours differ.
+    runs: Vec<(usize, Style)>,
     chars: usize,
-    bytes: usize,
 }
 
 impl StyledLine {
@@ -33,25 +35,29 @@ impl StyledLine {
         line
     }
 
+    fn style_at_end(&self) -> Style {
+        self.runs.last().map_or(Style::default(), |(_, s)| *s)
+    }
+
     /// Appends one character in `style`.
     pub fn push(&mut self, style: Style, c: char) {
-        match self.spans.last_mut() {
-            Some((s, text)) if *s == style => text.push(c),
-            _ => self.spans.push((style, c.to_string())),
+        if style != self.style_at_end() {
+            self.runs.push((self.text.len(), style));
         }
+        self.text.push(c);
         self.chars += 1;
-        self.bytes += c.len_utf8();
     }
 
     /// Removes the last character (backspace).
     pub fn pop(&mut self) {
-        if let Some((_, text)) = self.spans.last_mut() {
-            if let Some(c) = text.pop() {
-                self.chars -= 1;
-                self.bytes -= c.len_utf8();
-            }
-            if text.is_empty() {
-                self.spans.pop();
+        if self.text.pop().is_some() {
+            self.chars -= 1;
+            while self
+                .runs
+                .last()
+                .is_some_and(|(at, _)| *at >= self.text.len())
+            {
+                self.runs.pop();
             }
         }
     }
@@ -61,13 +67,39 @@ impl StyledLine {
         self.chars
     }
 
+    /// Bytes of text.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
+    }
+
     /// The text without styles.
-    pub fn text(&self) -> String {
-        self.spans.iter().map(|(_, t)| t.as_str()).collect()
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The runs of text, each with its style, in order.
+    pub fn spans(&self) -> Vec<(Style, &str)> {
+        let mut out = Vec::with_capacity(self.runs.len() + 1);
+        let first = self.runs.first().map_or(self.text.len(), |(at, _)| *at);
+        if first > 0 {
+            out.push((Style::default(), &self.text[..first]));
+        }
+        for (i, (at, style)) in self.runs.iter().enumerate() {
+            let end = self
+                .runs
+                .get(i + 1)
+                .map_or(self.text.len(), |(next, _)| *next);
+            if end > *at {
+                out.push((*style, &self.text[*at..end]));
+            }
+        }
+        out
     }
 
     fn clear(&mut self) {
-        *self = StyledLine::default();
+        self.text.clear();
+        self.runs.clear();
+        self.chars = 0;
     }
 }
 
@@ -108,7 +140,7 @@ impl LineLog {
     pub fn print(&mut self, style: Style, c: char) {
         if self.carriage {
             self.carriage = false;
-            self.bytes -= self.current.bytes;
+            self.bytes -= self.current.bytes();
             self.current.clear();
         }
         if self.current.chars >= MAX_LINE_CHARS {
@@ -134,9 +166,9 @@ impl LineLog {
 
     /// Removes the last character of the current line.
     pub fn backspace(&mut self) {
-        let before = self.current.bytes;
+        let before = self.current.bytes();
         self.current.pop();
-        self.bytes -= before - self.current.bytes;
+        self.bytes -= before - self.current.bytes();
     }
 
     /// Appends `text` in `style`, `\n` ending lines (for notes the console writes itself).
@@ -154,7 +186,7 @@ impl LineLog {
         while self.lines.len() + 1 > self.max_lines || self.bytes > MAX_BYTES {
             match self.lines.pop_front() {
                 Some(line) => {
-                    self.bytes -= line.bytes;
+                    self.bytes -= line.bytes();
                     self.dropped += 1;
                 }
                 None => break,
@@ -239,7 +271,7 @@ mod tests {
 
     fn texts(log: &LineLog) -> Vec<String> {
         (0..log.len())
-            .map(|i| log.line(i).unwrap().text())
+            .map(|i| log.line(i).unwrap().text().to_string())
             .collect()
     }
 

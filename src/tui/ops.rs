@@ -220,7 +220,7 @@ pub fn copy(app: &mut App) {
             let end = log.log.len().saturating_sub(pane.scroll);
             let start = end.saturating_sub(height);
             (start..end)
-                .filter_map(|i| log.log.line(i).map(|l| l.text()))
+                .filter_map(|i| log.log.line(i).map(|l| l.text().to_string()))
                 .collect::<Vec<_>>()
                 .join("\n")
         }

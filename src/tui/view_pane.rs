@@ -107,8 +107,8 @@ fn wrap(line: &StyledLine, width: usize, hit: bool) -> Vec<Line<'static>> {
     let mut rows = Vec::new();
     let mut row: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
-    for (style, text) in &line.spans {
-        let mut rest = text.as_str();
+    for (style, text) in line.spans() {
+        let mut rest = text;
         while !rest.is_empty() {
             let room = width - used;
             let cut = rest
@@ -116,7 +116,7 @@ fn wrap(line: &StyledLine, width: usize, hit: bool) -> Vec<Line<'static>> {
                 .nth(room)
                 .map_or(rest.len(), |(at, _)| at);
             let (piece, tail) = rest.split_at(cut);
-            row.push(Span::styled(piece.to_string(), mark(*style)));
+            row.push(Span::styled(piece.to_string(), mark(style)));
             used += piece.chars().count();
             rest = tail;
             if used == width && !rest.is_empty() {
