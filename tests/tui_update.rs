@@ -277,3 +277,31 @@ async fn a_missing_program_is_a_failed_instance_with_the_reason() {
     update::act(&mut app, Action::Dismiss);
     assert!(app.instances.is_empty());
 }
+
+#[tokio::test]
+async fn search_finds_lines_in_a_terminal_panes_scrollback() {
+    let spec = sh("seq 1 300; sleep 100").pty(fdscope::PtySize::default());
+    let (mut app, mut rx) = app(vec![command("seq", spec)]);
+    update::act(&mut app, Action::Start);
+    let screen_has = |a: &App, text: &str| {
+        let Body::Term(parser, _, _) = &a.instances[0].panes[0].body else {
+            panic!("not a terminal")
+        };
+        parser.screen().contents().contains(text)
+    };
+    run_until(&mut app, &mut rx, "300 on the screen", |a| {
+        screen_has(a, "300")
+    })
+    .await;
+    update::act(&mut app, Action::Search);
+    type_text(&mut app, "150");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.status.starts_with("match"), "{}", app.status);
+    assert!(app.instances[0].panes[0].scroll > 0, "scrolled back");
+    assert!(screen_has(&app, "150"), "the match is on the screen");
+    assert!(!screen_has(&app, "300"), "the end is out of view");
+    update::act(&mut app, Action::Bottom);
+    assert!(screen_has(&app, "300"));
+    update::act(&mut app, Action::Quit);
+    run_until(&mut app, &mut rx, "quit", |a| a.done).await;
+}

@@ -244,25 +244,6 @@ impl LineLog {
     pub fn bytes(&self) -> usize {
         self.bytes
     }
-
-    /// Index of the nearest line at or before (`forward` false) / after `from` whose
-    /// text contains `needle`, ignoring ASCII case.
-    pub fn find(&self, needle: &str, from: usize, forward: bool) -> Option<usize> {
-        if needle.is_empty() || self.is_empty() {
-            return None;
-        }
-        let needle = needle.to_ascii_lowercase();
-        let hit = |i: usize| {
-            self.line(i)
-                .is_some_and(|l| l.text().to_ascii_lowercase().contains(&needle))
-        };
-        let len = self.len();
-        if forward {
-            (from..len).find(|i| hit(*i))
-        } else {
-            (0..=from.min(len - 1)).rev().find(|i| hit(*i))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -305,15 +286,5 @@ mod tests {
         }
         assert!(log.bytes() <= MAX_BYTES);
         assert!(log.len() > 1000);
-    }
-
-    #[test]
-    fn find_searches_both_ways_ignoring_case() {
-        let mut log = LineLog::new(100);
-        log.push_str(Style::default(), "one\nTwo\nthree\ntwo again\n");
-        assert_eq!(log.find("two", 0, true), Some(1));
-        assert_eq!(log.find("two", 2, true), Some(3));
-        assert_eq!(log.find("two", 2, false), Some(1));
-        assert_eq!(log.find("nope", 0, true), None);
     }
 }

@@ -172,17 +172,63 @@ pub fn scroll(app: &mut App, at: PaneRef, lines: i32) {
     }
 }
 
-/// Searches the focused pane: a new `term`, or the next match older/newer than the last.
+/// Every line of a terminal pane, oldest first: its scrollback, then the screen.
+/// (vt100 shows the scrollback a screenful at a time; the view is put back after.)
+fn term_lines(parser: &mut vt100::Parser) -> Vec<String> {
+    let screen = parser.screen_mut();
+    let (rows, cols) = screen.size();
+    let saved = screen.scrollback();
+    screen.set_scrollback(usize::MAX);
+    let max = screen.scrollback();
+    let mut lines = Vec::with_capacity(max + rows as usize);
+    let mut back = max;
+    loop {
+        // At `back` rows of scrollback the first visible row is line `max - back`.
+        let first = max - back;
+        for (i, row) in screen.rows(0, cols).enumerate() {
+            if first + i == lines.len() {
+                lines.push(row);
+            }
+        }
+        if back == 0 {
+            break;
+        }
+        back = back.saturating_sub(rows as usize);
+        screen.set_scrollback(back);
+    }
+    screen.set_scrollback(saved);
+    lines
+}
+
+/// Index of the nearest line at/before (`forward` false) or at/after `from` holding `needle`,
+/// ignoring ASCII case.
+fn find(lines: &[String], needle: &str, from: usize, forward: bool) -> Option<usize> {
+    if needle.is_empty() || lines.is_empty() {
+        return None;
+    }
+    let needle = needle.to_ascii_lowercase();
+    let hit = |i: &usize| lines[*i].to_ascii_lowercase().contains(&needle);
+    if forward {
+        (from..lines.len()).find(hit)
+    } else {
+        (0..=from.min(lines.len() - 1)).rev().find(hit)
+    }
+}
+
+/// Searches the focused pane (pipe or terminal, scrollback included): a new `term`, or
+/// the next match older/newer than the last. The match is scrolled to the bottom row.
 pub fn search(app: &mut App, term: Option<String>, older: bool) {
     let Some(at) = app.focused_pane() else {
         return;
     };
     let pane = app.pane_mut(at);
-    let Body::Log(log) = &pane.body else {
-        app.status = "search works in pipe panes".into();
-        return;
+    let lines: Vec<String> = match &mut pane.body {
+        Body::Log(log) => (0..log.log.len())
+            .filter_map(|i| log.log.line(i).map(|l| l.text().to_string()))
+            .collect(),
+        Body::Term(parser, _, _) => term_lines(parser),
     };
-    let len = log.log.len();
+    let len = lines.len();
     let (needle, from) = match term {
         Some(t) => (t, len.saturating_sub(1 + pane.scroll)),
         None => match (&pane.search, pane.hit) {
@@ -192,12 +238,16 @@ pub fn search(app: &mut App, term: Option<String>, older: bool) {
             _ => return,
         },
     };
-    let hit = log.log.find(&needle, from, !older);
+    let hit = find(&lines, &needle, from, !older);
     pane.search = Some(needle.clone());
     pane.hit = hit;
     match hit {
         Some(line) => {
             pane.scroll = len - 1 - line;
+            if let Body::Term(parser, _, _) = &mut pane.body {
+                parser.screen_mut().set_scrollback(len - 1 - line);
+                pane.scroll = parser.screen().scrollback();
+            }
             app.status = format!("match at line {}", line + 1);
         }
         None => app.status = format!("no more matches for {needle:?}"),
