@@ -220,7 +220,7 @@ mod tests {
         };
         assert_eq!(
             json_line(Duration::from_micros(910), &data, None, true),
-            r#"{"t_ms":0.91,"event":"child_data_received","fd":1,"len":24,"data":"      40     160     936\n"}"#
+            r#"{"t_ms":0.91,"event":"child_data_received","fd":1,"len":25,"data":"      40     160     936\n"}"#
         );
         let ended = ProcessEvent::ProcessEnded {
             status: ExitStatus::from_signal(9),
