@@ -58,6 +58,28 @@ pub struct Console {
 }
 
 impl Console {
+    /// Starts the real `fdscope` binary with `args` on a pty, in `cwd`.
+    pub fn binary(args: &[&str], cwd: &std::path::Path) -> Console {
+        let exe = env!("CARGO_BIN_EXE_fdscope");
+        let mut argv = vec![exe];
+        argv.extend_from_slice(args);
+        Self::on_pty(ProcessSpec::new(exe).args(argv).inherit_env(true), cwd)
+    }
+
+    fn on_pty(spec: ProcessSpec, cwd: &std::path::Path) -> Console {
+        let spec = spec.env("TERM", "xterm-256color").cwd(cwd).pty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+        });
+        let process = spawn(&spec).expect("start the console");
+        Console {
+            transport: process.transport,
+            events: process.events,
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+            ended: None,
+        }
+    }
+
     /// Starts the console host for `scenario` (known to the test file's `host`), in `cwd`.
     pub fn start(test_name: &str, scenario: &str, cwd: &std::path::Path) -> Console {
         let exe = std::env::current_exe().unwrap();
@@ -70,20 +92,8 @@ impl Console {
                 "--test-threads=1".as_ref(),
             ])
             .inherit_env(true)
-            .env("FDSCOPE_TUI_HOST", scenario)
-            .env("TERM", "xterm-256color")
-            .cwd(cwd)
-            .pty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-            });
-        let process = spawn(&spec).expect("start the console host");
-        Console {
-            transport: process.transport,
-            events: process.events,
-            parser: vt100::Parser::new(ROWS, COLS, 0),
-            ended: None,
-        }
+            .env("FDSCOPE_TUI_HOST", scenario);
+        Self::on_pty(spec, cwd)
     }
 
     /// The screen as text.
