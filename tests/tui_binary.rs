@@ -37,7 +37,7 @@ labels = { 4 = "status" }
     c.wait_text("#1", 10).await;
     c.keys(b"i").await;
     c.keys(b"2^10\r").await;
-    c.wait_text("1024", 10).await;
+    c.wait_text("│1024", 10).await;
     c.keys(b"\x04").await;
     c.wait_text("ended 0", 10).await;
     c.keys(b"\x1b").await;

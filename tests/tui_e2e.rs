@@ -15,6 +15,12 @@ fn host() {
     let Ok(scenario) = std::env::var("FDSCOPE_TUI_HOST") else {
         return;
     };
+    if scenario == "panic" {
+        // A panic while the console owns the terminal: the hook must put it back first.
+        fdscope::tui::terminal::install_panic_hook();
+        let _console = fdscope::tui::terminal::setup().expect("terminal");
+        panic!("boom while drawing");
+    }
     let (commands, start) = scenario_commands(&scenario);
     let code = fdscope::tui::run(config(commands), start).expect("console");
     std::process::exit(code);
@@ -57,6 +63,7 @@ fn scenario_commands(name: &str) -> (Vec<fdscope::config::CommandConfig>, Vec<St
             "ticker",
             sh("while :; do echo tick; sleep 0.1; done"),
         )),
+        "seq" => one(command("seq", sh("seq 1 500; sleep 100"))),
         "sleep" => one(command(
             "sleep",
             ProcessSpec::new("sleep").args(["sleep", "1000"]),
@@ -108,15 +115,11 @@ async fn bc_computes_and_ends_on_ctrl_d() {
     c.wait_text("running", 20).await;
     c.keys(b"i").await;
     c.keys(b"2^10\r").await;
-    c.wait_text("1024", 10).await;
+    c.wait_text("│1024", 10).await;
     c.keys(b"\x04").await;
     c.wait_text("ended 0", 10).await;
-    let screen = c.screen();
-    assert!(screen.contains("fd 0 → stdin · closed"), "{screen}");
-    assert!(
-        screen.contains("process_ended"),
-        "timeline shows the end:\n{screen}"
-    );
+    c.wait_text("fd 0 → stdin · closed", 10).await;
+    c.wait_text("process_ended", 10).await; // the timeline shows the end
     c.keys(b"\x1b").await;
     quit(&mut c).await;
 }
@@ -129,12 +132,8 @@ async fn a_childs_fd_4_has_its_own_pane() {
     c.keys(b"hello\r").await;
     c.wait_text("status: hello", 10).await;
     c.wait_text("ended 0", 10).await;
-    let screen = c.screen();
-    assert!(screen.contains("done"), "stdout pane:\n{screen}");
-    assert!(
-        screen.contains("hello\\n"),
-        "stdin pane shows what was sent:\n{screen}"
-    );
+    c.wait_text("│done", 10).await; // stdout
+    c.wait_text("hello\\n", 10).await; // the stdin pane shows what was sent
     c.keys(b"\x1b").await;
     quit(&mut c).await;
 }
@@ -149,7 +148,7 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
         .await;
     let areas = layout::areas(Rect::new(0, 0, COLS, ROWS), &[PaneKind::Pty], None, true);
     let (rows, cols) = layout::inner(areas.panes[0]);
-    c.wait_text(&format!("{rows} {cols}"), 10).await;
+    c.wait_text(&format!("│{rows} {cols}"), 10).await;
     // The word printed in red is red on the real terminal too.
     let screen = c.parser.screen().clone();
     let (row, col) = screen
@@ -164,12 +163,8 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
         screen.cell(row, col).unwrap().fgcolor(),
         vt100::Color::Idx(1)
     );
-    assert!(
-        c.screen().contains("PTY"),
-        "hint bar shows pty focus:\n{}",
-        c.screen()
-    );
-    // Ctrl-A then Esc gives the keys back to the console.
+    c.wait_text(" PTY ", 10).await; // the hint bar shows the pty has the keys
+                                    // Ctrl-A then Esc gives the keys back to the console.
     c.keys(b"\x01").await;
     c.keys(b"\x1b").await;
     c.wait_for("pty focus left", 10, |s| !s.contains(" PTY "))
@@ -181,8 +176,7 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
 async fn help_opens_during_a_flood_and_q_stops_yes() {
     let (mut c, _dir) = start("flood").await;
     c.wait_text("MiB", 20).await;
-    let pids = pids(&c.screen());
-    assert_eq!(pids.len(), 1, "{}", c.screen());
+    let pids = c.wait_pids(1, 10).await;
     c.keys(b"?").await;
     c.wait_text("help · any key closes", 10).await;
     c.keys(b"\x1b").await;
@@ -199,7 +193,7 @@ async fn q_leaves_no_child_behind_even_one_ignoring_term() {
         s.matches("running").count() >= 4
     })
     .await;
-    let pids = pids(&c.screen());
+    let pids = c.wait_pids(4, 10).await;
     assert_eq!(pids.len(), 4, "{}", c.screen());
     quit(&mut c).await;
     for pid in pids {
@@ -249,7 +243,7 @@ async fn the_signal_menu_sends_int() {
 async fn transcript_is_saved_as_json_lines_and_restart_starts_again() {
     let (mut c, dir) = start("echo").await;
     c.wait_text("ended 0", 20).await;
-    let pid = pids(&c.screen())[0];
+    let pid = c.wait_pids(1, 10).await[0];
     c.keys(b"w").await;
     c.wait_text("saved", 10).await;
     let path = dir.path().join(format!("fdscope-echo-{pid}.jsonl"));
@@ -287,7 +281,7 @@ async fn sigterm_to_the_console_stops_children_and_restores_the_terminal() {
     let (mut c, _dir) = start("sleep").await;
     c.wait_text("#1", 20).await;
     c.wait_text("running", 20).await;
-    let pids = pids(&c.screen());
+    let pids = c.wait_pids(1, 10).await;
     c.transport
         .signal_process(fdscope::Signal::SIGTERM)
         .unwrap();
@@ -315,8 +309,45 @@ async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
         false,
     );
     let (rows, cols) = layout::inner(areas.panes[0]);
-    c.wait_text(&format!("{rows} {cols}"), 10).await;
+    c.wait_text(&format!("│{rows} {cols}"), 10).await;
     c.keys(b"\x01").await;
     c.keys(b"\x1b").await;
+    quit(&mut c).await;
+}
+
+#[tokio::test]
+async fn a_panic_restores_the_terminal_and_shows_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start("host", "panic", dir.path());
+    let status = c.wait_end(20).await;
+    assert!(!status.success());
+    assert!(
+        !c.parser.screen().alternate_screen(),
+        "terminal not restored"
+    );
+    assert!(c.screen().contains("boom while drawing"), "{}", c.screen());
+}
+
+#[tokio::test]
+async fn the_mouse_wheel_scrolls_a_pane_and_y_copies_with_osc_52() {
+    let (mut c, _dir) = start("seq").await;
+    c.wait_text("│500 ", 20).await;
+    // Wheel up (SGR mouse: button 64) over the stdout pane.
+    let screen = c.screen();
+    let row = screen
+        .lines()
+        .position(|l| l.contains("fd 1 ← stdout"))
+        .unwrap()
+        + 3;
+    c.keys(format!("\x1b[<64;80;{}M", row + 1).as_bytes()).await;
+    c.wait_text("↑3", 10).await;
+    c.keys(b"l").await; // focus stdout
+    c.keys(b"y").await;
+    c.wait_text("copied", 10).await;
+    assert!(
+        c.osc52.iter().any(|text| text.contains("497")),
+        "{:?}",
+        c.osc52
+    );
     quit(&mut c).await;
 }

@@ -305,3 +305,31 @@ async fn search_finds_lines_in_a_terminal_panes_scrollback() {
     update::act(&mut app, Action::Quit);
     run_until(&mut app, &mut rx, "quit", |a| a.done).await;
 }
+
+#[tokio::test]
+async fn the_mouse_wheel_scrolls_the_pane_under_it() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let (mut app, mut rx) = app(vec![command(
+        "seq",
+        ProcessSpec::new("seq").args(["seq", "1", "100"]),
+    )]);
+    update::act(&mut app, Action::Start);
+    run_until(&mut app, &mut rx, "seq to end", ended).await;
+    let (target, rect) = fdscope::tui::ops::pane_rects(&app)[1];
+    let wheel = |kind| MouseEvent {
+        kind,
+        column: rect.x + 2,
+        row: rect.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    update::handle(
+        &mut app,
+        Msg::Term(Event::Mouse(wheel(MouseEventKind::ScrollUp))),
+    );
+    assert_eq!(app.pane(target).scroll, 3);
+    update::handle(
+        &mut app,
+        Msg::Term(Event::Mouse(wheel(MouseEventKind::ScrollDown))),
+    );
+    assert_eq!(app.pane(target).scroll, 0);
+}

@@ -55,6 +55,8 @@ pub struct Console {
     pub parser: vt100::Parser,
     /// The console's exit status, once it ended.
     pub ended: Option<fdscope::ExitStatus>,
+    /// Texts the console put on the clipboard (OSC 52), decoded.
+    pub osc52: Vec<String>,
 }
 
 impl Console {
@@ -77,6 +79,7 @@ impl Console {
             events: process.events,
             parser: vt100::Parser::new(ROWS, COLS, 0),
             ended: None,
+            osc52: Vec::new(),
         }
     }
 
@@ -103,7 +106,18 @@ impl Console {
 
     fn take(&mut self, event: ProcessEvent) {
         match event {
-            ProcessEvent::ChildDataReceived { data, .. } => self.parser.process(&data),
+            ProcessEvent::ChildDataReceived { data, .. } => {
+                self.parser.process(&data);
+                let text = String::from_utf8_lossy(&data);
+                for part in text.split("\x1b]52;c;").skip(1) {
+                    let encoded = part.split('\x07').next().unwrap_or_default();
+                    use base64::Engine;
+                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) {
+                        self.osc52
+                            .push(String::from_utf8_lossy(&bytes).into_owned());
+                    }
+                }
+            }
             ProcessEvent::ProcessEnded { status } => self.ended = Some(status),
             _ => {}
         }
@@ -132,6 +146,13 @@ impl Console {
         let text = text.to_string();
         self.wait_for(&format!("{text:?}"), secs, move |s| s.contains(&text))
             .await;
+    }
+
+    /// Waits until `n` instance rows with a pid are on the screen; their pids.
+    pub async fn wait_pids(&mut self, n: usize, secs: u64) -> Vec<u32> {
+        self.wait_for(&format!("{n} pids"), secs, |s| pids(s).len() >= n)
+            .await;
+        pids(&self.screen())
     }
 
     /// Types bytes, as keys arrive from a terminal.
