@@ -147,14 +147,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         Normal,
-        &[k(Right), c('l')],
+        &[k(Right), c('l'), k(Tab)],
         Action::NextPane,
         "focus the next pane",
         false,
     ),
     b(
         Normal,
-        &[k(Left), c('h')],
+        &[k(Left), c('h'), k(BackTab)],
         Action::PrevPane,
         "focus the previous pane",
         false,

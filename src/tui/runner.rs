@@ -23,8 +23,9 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 const CLOCK: Duration = Duration::from_millis(100);
 /// Sleep when nothing at all is due.
 const IDLE: Duration = Duration::from_secs(3600);
-/// Messages that may wait for the loop (the engine's own channels hold more).
-const CHANNEL: usize = 256;
+/// Messages that may wait for the loop. Small on purpose: a chunk pins the engine's read
+/// buffer it was sliced from, so a lagging loop must make the children wait, not pile up.
+const CHANNEL: usize = 32;
 
 /// Reads the terminal's events on a thread of its own (crossterm's reader blocks).
 fn spawn_key_reader(tx: mpsc::UnboundedSender<Event>) {

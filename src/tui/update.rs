@@ -6,7 +6,7 @@ use super::instance;
 use super::keyenc;
 use super::keys;
 use super::layout;
-use super::model::{App, Menu, Msg, PaneRef, Row, RunState};
+use super::model::{App, Menu, Msg, PaneRef, RunState};
 use super::ops;
 use super::pane::{Body, PaneKind};
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -424,9 +424,4 @@ pub fn next_timer(app: &App, now: Instant) -> Option<Duration> {
         .chain(app.quitting)
         .min()
         .map(|t| t.saturating_duration_since(now))
-}
-
-/// The selected list row, for tests.
-pub fn current(app: &App) -> Row {
-    app.current_row()
 }

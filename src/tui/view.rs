@@ -4,7 +4,7 @@
 use super::action::Mode;
 use super::keys;
 use super::layout::{self, Areas};
-use super::model::{App, Instance, PaneRef, Row, RunState};
+use super::model::{App, Instance, Row, RunState};
 use super::pane::PaneKind;
 use super::view_overlay;
 use super::view_pane;
@@ -339,5 +339,4 @@ fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::styled(status, Style::default().fg(Color::Yellow)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    let _ = PaneRef::Console;
 }
