@@ -7,6 +7,8 @@
 //! table that drives both dispatch and the help; children reach the UI only as
 //! [`model::Msg`]s; [`runner`] is the loop and [`terminal`] owns the screen and fds 0–2.
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod ansi;
 pub mod guard;

@@ -39,7 +39,7 @@ pub fn help(frame: &mut Frame) {
         }
         lines.push(Line::from(vec![
             Span::styled(
-                format!(" {keys:<12} "),
+                format!(" {keys:<14}"),
                 Style::default().fg(Color::LightCyan),
             ),
             Span::raw(text),
