@@ -37,7 +37,11 @@ fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn replay(target: &str, run: fn(&[u8])) {
     for (path, bytes) in seeds(target) {
         let result = std::panic::catch_unwind(|| run(&bytes));
-        assert!(result.is_ok(), "{target} harness failed on {}", path.display());
+        assert!(
+            result.is_ok(),
+            "{target} harness failed on {}",
+            path.display()
+        );
     }
 }
 
