@@ -17,11 +17,18 @@ pub fn run(data: &[u8]) {
             names.dedup();
             assert_eq!(before, names.len(), "duplicate command names accepted");
             for command in &config.commands {
-                assert!(!command.spec.args.is_empty(), "empty argv for {}", command.name);
+                assert!(
+                    !command.spec.args.is_empty(),
+                    "empty argv for {}",
+                    command.name
+                );
             }
         }
         Err(error) => {
-            assert!(!error.diagnostics.is_empty(), "an error without a diagnostic");
+            assert!(
+                !error.diagnostics.is_empty(),
+                "an error without a diagnostic"
+            );
             let lines = 1 + data.iter().filter(|b| **b == b'\n').count();
             for d in &error.diagnostics {
                 assert_eq!(d.file, FILE);

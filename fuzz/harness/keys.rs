@@ -14,8 +14,8 @@ mod pane_fixture {
 }
 
 use crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton,
-    MouseEvent, MouseEventKind,
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
+    MouseEventKind,
 };
 use fdscope::tui::action::Action;
 use fdscope::tui::model::Msg;
@@ -109,7 +109,14 @@ fn event(data: &[u8]) -> Option<(Msg, usize)> {
                 data: bytes::Bytes::copy_from_slice(&data[3..3 + len]),
             };
             let id = u64::from(b >> 7) + 1;
-            return Some((Msg::Child { id, at: Duration::ZERO, event }, 3 + len));
+            return Some((
+                Msg::Child {
+                    id,
+                    at: Duration::ZERO,
+                    event,
+                },
+                3 + len,
+            ));
         }
     };
     Some((msg, 3))

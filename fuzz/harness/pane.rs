@@ -94,7 +94,12 @@ fn draw(app: &App, term: &mut Terminal<TestBackend>) {
 }
 
 fn check_bounds(app: &App) {
-    for pane in app.instances.iter().flat_map(|i| &i.panes).chain([&app.console]) {
+    for pane in app
+        .instances
+        .iter()
+        .flat_map(|i| &i.panes)
+        .chain([&app.console])
+    {
         assert!(pane.raw.bytes.len() <= HEX_BYTES);
         if let Body::Log(ansi) = &pane.body {
             assert!(ansi.log.bytes() <= log::MAX_BYTES + 4 * log::MAX_LINE_CHARS);
@@ -125,7 +130,10 @@ pub fn run(data: &[u8]) {
         let at = Duration::from_millis(n as u64);
         let data = bytes::Bytes::copy_from_slice(piece);
         for (id, fd) in [(term_id, 1), (term_id, 3), (pipes_id, 1), (pipes_id, 2)] {
-            let event = ProcessEvent::ChildDataReceived { fd, data: data.clone() };
+            let event = ProcessEvent::ChildDataReceived {
+                fd,
+                data: data.clone(),
+            };
             let _ = fdscope::transcript::json_line(at, &event, Some("x"), true);
             let _ = fdscope::transcript::text_line(at, &event, None, true);
             update::handle(&mut app, Msg::Child { id, at, event });
