@@ -185,6 +185,10 @@ impl SpawnArgs {
         spec.uid = self.uid;
         spec.gid = self.gid;
         if !self.fds.is_empty() {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some((fd, _)) = self.fds.iter().find(|(fd, _)| !seen.insert(*fd)) {
+                return Err(format!("--fd {fd} is given twice"));
+            }
             spec = spec.child_fds(self.fds.iter().copied());
         }
         if self.pty || self.pty_size.is_some() {
