@@ -248,6 +248,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn load_config(path: &std::path::Path) -> Result<Config, i32> {
     Config::load(path).map_err(|e| {
+        eprintln!("fdscope: --config {}: unusable config:", path.display());
         eprint!("{e}");
         USAGE
     })
@@ -353,6 +354,14 @@ fn main() -> ExitCode {
                 },
                 None => Config::builtin(),
             };
+            if let Some(name) = cli.start.iter().find(|n| config.command(n).is_none()) {
+                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
+                let code = usage_error(format!(
+                    "--start {name}: no command of that name in the config (it has: {})",
+                    known.join(", ")
+                ));
+                return ExitCode::from(code as u8);
+            }
             match fdscope::tui::run(config, cli.start) {
                 Ok(code) => code,
                 Err(e) => {
