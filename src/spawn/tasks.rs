@@ -126,8 +126,8 @@ pub fn start(
             fd,
             sender,
             cmd_rx,
+            live.clone(),
             Some(sink.clone()),
-            true,
         )));
     }
     let pty = match pipes.pty_master {
@@ -149,7 +149,7 @@ pub fn start(
             )));
             // The pty's writer is not counted in `pending`: the master's reader decides
             // when the pty is gone.
-            to_spawn.push(Box::pin(write_pipe(0, sender, cmd_rx, None, false)));
+            to_spawn.push(Box::pin(write_pipe(0, sender, cmd_rx, live.clone(), None)));
             Some(PtyControl {
                 writer: cmd_tx,
                 reader_close: close,
@@ -236,12 +236,15 @@ async fn read_pipe(
 
 /// Writes queued data to one pipe as the child reads; closes it on request (after the
 /// queue drains) or reports it lost as soon as the child's end is gone.
+///
+/// `sink` is `None` for the pty master's writer: it keeps the transport's byte count and
+/// closed state up to date like any writer, but sends no event and is not waited for.
 async fn write_pipe(
     fd: i32,
     sender: pipe::Sender,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
+    live: Arc<Mutex<LiveState>>,
     sink: Option<Sink>,
-    report_lost: bool,
 ) {
     let mut queue: VecDeque<Bytes> = VecDeque::new();
     let mut closing = false;
@@ -265,11 +268,8 @@ async fn write_pipe(
         match sender.try_write(queue.front().map(|b| &b[..]).unwrap_or_default()) {
             Ok(n) => {
                 advance(&mut queue, n);
-                if let Some(sink) = &sink {
-                    let mut live = lock(&sink.live);
-                    if let Some(q) = live.queued.get_mut(&fd) {
-                        *q = q.saturating_sub(n);
-                    }
+                if let Some(q) = lock(&live).queued.get_mut(&fd) {
+                    *q = q.saturating_sub(n);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -292,9 +292,16 @@ async fn write_pipe(
         }
     }
     drop(sender);
-    if let Some(sink) = sink {
-        sink.lost(fd, report_lost).await;
-        sink.finish().await;
+    match sink {
+        Some(sink) => {
+            sink.lost(fd, true).await;
+            sink.finish().await;
+        }
+        None => {
+            let mut live = lock(&live);
+            live.closed.insert(fd);
+            live.queued.remove(&fd);
+        }
     }
 }
 

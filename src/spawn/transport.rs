@@ -75,6 +75,9 @@ pub(crate) struct LiveState {
     pub reaped: bool,
     /// Pipes (child fd numbers) that are gone.
     pub closed: std::collections::BTreeSet<i32>,
+    /// Write pipes asked to close: their queue still drains, but no new write is taken
+    /// (it would land behind the close and be dropped).
+    pub closing: std::collections::BTreeSet<i32>,
     /// Bytes queued per write pipe and not yet written.
     pub queued: BTreeMap<i32, usize>,
 }
@@ -166,26 +169,25 @@ impl ProcessTransport {
     pub fn write_to_child(&self, fd: i32, data: impl Into<Bytes>) -> Result<(), TransportError> {
         let data = data.into();
         let writer = self.writer(fd)?;
-        {
-            let mut live = lock(&self.shared.live);
-            if live.closed.contains(&fd) {
-                return Err(TransportError::Closed(fd));
-            }
-            let queued = live.queued.entry(fd).or_default();
-            if *queued + data.len() > WRITE_QUEUE_LIMIT {
-                return Err(TransportError::QueueFull {
-                    fd,
-                    limit: WRITE_QUEUE_LIMIT,
-                });
-            }
-            *queued += data.len();
+        // The lock is held across the send so a concurrent close cannot slip in between
+        // the check and the queueing (the data would then follow the close and be lost).
+        let mut live = lock(&self.shared.live);
+        if live.closed.contains(&fd) || live.closing.contains(&fd) {
+            return Err(TransportError::Closed(fd));
+        }
+        let queued = live.queued.get(&fd).copied().unwrap_or(0);
+        if queued + data.len() > WRITE_QUEUE_LIMIT {
+            return Err(TransportError::QueueFull {
+                fd,
+                limit: WRITE_QUEUE_LIMIT,
+            });
         }
         let len = data.len();
-        writer.send(WriteCommand::Data(data)).map_err(|_| {
-            let mut live = lock(&self.shared.live);
-            *live.queued.entry(fd).or_default() -= len;
-            TransportError::Closed(fd)
-        })
+        writer
+            .send(WriteCommand::Data(data))
+            .map_err(|_| TransportError::Closed(fd))?;
+        *live.queued.entry(fd).or_default() += len;
+        Ok(())
     }
 
     fn writer(&self, fd: i32) -> Result<&mpsc::UnboundedSender<WriteCommand>, TransportError> {
@@ -209,14 +211,19 @@ impl ProcessTransport {
                 .send(WriteCommand::Data(Bytes::from(vec![eof])))
                 .map_err(|_| TransportError::Closed(0));
         }
-        if lock(&self.shared.live).closed.contains(&fd) {
+        let mut live = lock(&self.shared.live);
+        if live.closed.contains(&fd) || live.closing.contains(&fd) {
             return Err(TransportError::Closed(fd));
         }
         match self.shared.pipes.get(&fd) {
-            Some(PipeControl::Writer(tx)) => tx
-                .send(WriteCommand::Close)
-                .map_err(|_| TransportError::Closed(fd)),
+            Some(PipeControl::Writer(tx)) => {
+                tx.send(WriteCommand::Close)
+                    .map_err(|_| TransportError::Closed(fd))?;
+                live.closing.insert(fd);
+                Ok(())
+            }
             Some(PipeControl::Reader(close)) => {
+                live.closing.insert(fd);
                 close.notify_one();
                 Ok(())
             }
