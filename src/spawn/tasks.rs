@@ -115,7 +115,7 @@ pub fn start(
         let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
         let close = Arc::new(Notify::new());
         controls.insert(fd, PipeControl::Reader(close.clone()));
-        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), true)));
+        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), None)));
     }
     for (fd, end) in pipes.writers {
         set_nonblocking(&end)?;
@@ -128,6 +128,7 @@ pub fn start(
             cmd_rx,
             live.clone(),
             Some(sink.clone()),
+            None,
         )));
     }
     let pty = match pipes.pty_master {
@@ -140,16 +141,24 @@ pub fn start(
             let sender = pipe::Sender::from_owned_fd_unchecked(write_fd)?;
             let close = Arc::new(Notify::new());
             let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            let writer_stop = Arc::new(Notify::new());
             to_spawn.push(Box::pin(read_pipe(
                 1,
                 receiver,
                 close.clone(),
                 sink.clone(),
-                false,
+                Some(writer_stop.clone()),
             )));
             // The pty's writer is not counted in `pending`: the master's reader decides
-            // when the pty is gone.
-            to_spawn.push(Box::pin(write_pipe(0, sender, cmd_rx, live.clone(), None)));
+            // when the pty is gone, and then stops the writer.
+            to_spawn.push(Box::pin(write_pipe(
+                0,
+                sender,
+                cmd_rx,
+                live.clone(),
+                None,
+                Some(writer_stop),
+            )));
             Some(PtyControl {
                 writer: cmd_tx,
                 reader_close: close,
@@ -195,12 +204,16 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 }
 
 /// Reads one pipe to EOF (or until closed by the transport) and reports each chunk.
+///
+/// For the pty master, `pty_writer` is set: the master's end (EIO once every slave fd is
+/// closed) is the end of the terminal, reported without `child_connection_lost`; fd 0 is
+/// marked closed before `process_ended` can go out, and the master's writer is stopped.
 async fn read_pipe(
     fd: i32,
     receiver: pipe::Receiver,
     close: Arc<Notify>,
     sink: Sink,
-    report_lost: bool,
+    pty_writer: Option<Arc<Notify>>,
 ) {
     let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
     'outer: loop {
@@ -230,7 +243,14 @@ async fn read_pipe(
         }
     }
     drop(receiver);
-    sink.lost(fd, report_lost).await;
+    if let Some(writer) = &pty_writer {
+        let mut live = lock(&sink.live);
+        live.closed.insert(0);
+        live.queued.remove(&0);
+        drop(live);
+        writer.notify_one();
+    }
+    sink.lost(fd, pty_writer.is_none()).await;
     sink.finish().await;
 }
 
@@ -238,14 +258,23 @@ async fn read_pipe(
 /// queue drains) or reports it lost as soon as the child's end is gone.
 ///
 /// `sink` is `None` for the pty master's writer: it keeps the transport's byte count and
-/// closed state up to date like any writer, but sends no event and is not waited for.
+/// closed state up to date like any writer, but sends no event and is not waited for;
+/// it stops when `stop` is notified (the master's reader saw the terminal go away).
 async fn write_pipe(
     fd: i32,
     sender: pipe::Sender,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
     live: Arc<Mutex<LiveState>>,
     sink: Option<Sink>,
+    stop: Option<Arc<Notify>>,
 ) {
+    let stopped = async {
+        match &stop {
+            Some(stop) => stop.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
     let mut queue: VecDeque<Bytes> = VecDeque::new();
     let mut closing = false;
     loop {
@@ -262,6 +291,7 @@ async fn write_pipe(
                 },
                 // EPOLLERR on a pipe's write end: the child's read end is gone.
                 _ = sender.ready(Interest::ERROR) => break,
+                _ = &mut stopped => break,
             }
             continue;
         }
@@ -284,6 +314,7 @@ async fn write_pipe(
                         Ok(_) => {}
                         Err(_) => break,
                     },
+                    _ = &mut stopped => break,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

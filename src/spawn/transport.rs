@@ -205,6 +205,9 @@ impl ProcessTransport {
     /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character.
     pub fn close_child_fd(&self, fd: i32) -> Result<(), TransportError> {
         if let (Some(pty), 0) = (&self.shared.pty, fd) {
+            if lock(&self.shared.live).closed.contains(&0) {
+                return Err(TransportError::Closed(0));
+            }
             let eof = pty::eof_char(&pty.master);
             return pty
                 .writer
