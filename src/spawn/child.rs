@@ -143,17 +143,31 @@ fn setup_fds(plan: &mut ExecPlan, status: RawFd) {
     }
 }
 
+/// Highest signal number of the kernel (`_NSIG` on Linux): signals 1..=64.
+const LAST_SIGNAL: libc::c_int = 64;
+
 fn reset_signals(plan: &ExecPlan) {
-    // The parent may ignore signals (SIGPIPE always, SIGINT under nohup…); exec keeps
-    // ignored dispositions, so put every one back to default. Errors (for SIGKILL,
-    // SIGSTOP and libc's internal signals) are expected and harmless.
-    for sig in 1..libc::SIGRTMAX() {
-        // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask.
+    // The parent may ignore signals (SIGPIPE always, SIGINT under nohup, others inherited
+    // from whoever started it); exec keeps ignored dispositions, so put every one back
+    // to default. This goes straight to the kernel: glibc's sigaction refuses the
+    // signals it reserves for itself (32 and 33), which can be inherited as ignored too,
+    // and the last real-time signal (64) counts as well. Errors (SIGKILL, SIGSTOP) are
+    // expected and harmless. An all-zero kernel `struct sigaction` is SIG_DFL with no
+    // flags and an empty mask whatever the architecture's field order; the buffer is
+    // larger than any layout of it.
+    let default_action = [0u64; 8];
+    for sig in 1..=LAST_SIGNAL {
+        // SAFETY: rt_sigaction reads one kernel sigaction from a live, zeroed buffer of
+        // sufficient size; the old action is not asked for; 8 is the kernel's sigset size.
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &action, std::ptr::null_mut());
-        }
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
     }
     // SAFETY: the mask was built (empty) by the parent; the parent blocked all signals
     // around fork, and this lifts that for the new program.
