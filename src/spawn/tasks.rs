@@ -167,10 +167,12 @@ pub fn start(
         }
         None => None,
     };
-    let pidfd_for_signals = pidfd.try_clone()?;
-    // SAFETY: an OwnedFd keeps its fd open and unchanged until it is dropped, which only
-    // happens when the AsyncFd owning it is dropped.
-    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }
+    // One pidfd serves both the reaper and signal_process: the reaper's registration
+    // goes when it is done, the fd itself when the last transport clone is dropped.
+    let pidfd = Arc::new(pidfd);
+    // SAFETY: the Arc keeps the fd open and unchanged for as long as the AsyncFd holds
+    // its clone; nothing closes an fd owned by an OwnedFd behind our back.
+    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd.clone(), Interest::READABLE) }
         .map_err(|e| e.into_parts().1)?;
     to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone())));
     for task in to_spawn {
@@ -178,7 +180,7 @@ pub fn start(
     }
     let shared = Shared {
         pid: pid.as_raw() as u32,
-        pidfd: pidfd_for_signals,
+        pidfd,
         child_fds,
         pipes: controls,
         pty,
@@ -355,7 +357,7 @@ fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {
 }
 
 /// Waits for the child to exit, reaps it, and reports `process_exited`.
-async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
+async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink) {
     let status = loop {
         let waited = match pidfd.readable().await {
             Ok(mut guard) => {
@@ -382,6 +384,9 @@ async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
             }
         }
     };
+    // Deregister before the events go out: once the consumer sees process_ended, the
+    // engine holds nothing of this child but what the transport owns.
+    drop(pidfd);
     lock(&sink.live).reaped = true;
     *sink
         .status

@@ -85,7 +85,7 @@ pub(crate) struct LiveState {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub pid: u32,
-    pub pidfd: OwnedFd,
+    pub pidfd: Arc<OwnedFd>,
     pub child_fds: BTreeMap<i32, ChildFd>,
     pub pipes: BTreeMap<i32, PipeControl>,
     /// With a pty: the master's writer (fd 0), its reader (fd 1), and a dup for ioctls.
