@@ -76,8 +76,13 @@ pub enum SpawnError {
 ///
 /// Synchronous: when it returns `Ok`, the child has exec'd its program; when it returns
 /// `Err`, no child is left behind and no event is produced. Events are produced by
-/// tasks on the current tokio runtime (a current-thread runtime is the fastest choice),
-/// never from inside `spawn`.
+/// tasks on the current tokio runtime (a current-thread runtime is the fastest choice;
+/// it must have IO enabled), never from inside `spawn`.
+///
+/// If the calling process has SIGPIPE at its default disposition (a Rust binary ignores
+/// it, a C host or a Rust program built to keep the default may not), `spawn` sets it to
+/// ignored: writing to a child that has gone must be an `EPIPE`, not the death of the
+/// whole process. A SIGPIPE handler the program installed is left alone.
 pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     let program = spec.program_display();
     let setup = |what: &'static str| {
@@ -91,6 +96,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(SpawnError::NoRuntime { program });
     }
+    ignore_default_sigpipe();
     fdmap::validate(spec).map_err(|reason| SpawnError::FdMap {
         program: program.clone(),
         reason,
@@ -225,6 +231,22 @@ impl ParentEnds {
             self.readers.insert(fd, end);
         } else {
             self.writers.insert(fd, end);
+        }
+    }
+}
+
+/// Makes SIGPIPE ignored if it is at its default (which kills the process).
+fn ignore_default_sigpipe() {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; with a null new action the
+    // first call only reads the current disposition. SIG_IGN runs no code of ours.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_DFL
+        {
+            let mut ignore: libc::sigaction = std::mem::zeroed();
+            ignore.sa_sigaction = libc::SIG_IGN;
+            libc::sigaction(libc::SIGPIPE, &ignore, std::ptr::null_mut());
         }
     }
 }
