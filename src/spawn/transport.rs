@@ -80,6 +80,9 @@ pub(crate) struct LiveState {
     pub closing: std::collections::BTreeSet<i32>,
     /// Bytes queued per write pipe and not yet written.
     pub queued: BTreeMap<i32, usize>,
+    /// Pty only: the last byte typed did not end a line, so the terminal holds a partial
+    /// line and one EOF character would only hand that line to the reader.
+    pub pty_mid_line: bool,
 }
 
 #[derive(Debug)]
@@ -183,10 +186,14 @@ impl ProcessTransport {
             });
         }
         let len = data.len();
+        let last = data.last().copied();
         writer
             .send(WriteCommand::Data(data))
             .map_err(|_| TransportError::Closed(fd))?;
         *live.queued.entry(fd).or_default() += len;
+        if let (Some(last), true, 0) = (last, self.is_pty(), fd) {
+            live.pty_mid_line = !matches!(last, b'\n' | b'\r' | pty::CTRL_D);
+        }
         Ok(())
     }
 
@@ -202,17 +209,24 @@ impl ProcessTransport {
     ///
     /// A write pipe is closed after its queued bytes are written (the child sees EOF);
     /// a read pipe is closed at once, unread data discarded (the child's next write
-    /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character.
+    /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character
+    /// (twice after a partial line, so a canonical-mode reader sees the end of input).
     pub fn close_child_fd(&self, fd: i32) -> Result<(), TransportError> {
         if let (Some(pty), 0) = (&self.shared.pty, fd) {
-            if lock(&self.shared.live).closed.contains(&0) {
+            let (eof, canonical) = pty::eof_settings(&pty.master);
+            let mut live = lock(&self.shared.live);
+            if live.closed.contains(&0) {
                 return Err(TransportError::Closed(0));
             }
-            let eof = pty::eof_char(&pty.master);
-            return pty
-                .writer
-                .send(WriteCommand::Data(Bytes::from(vec![eof])))
-                .map_err(|_| TransportError::Closed(0));
+            // After a partial line the first EOF character only ends that line; the
+            // second one is the end of input (what a person would type).
+            let count = if canonical && live.pty_mid_line { 2 } else { 1 };
+            pty.writer
+                .send(WriteCommand::Data(Bytes::from(vec![eof; count])))
+                .map_err(|_| TransportError::Closed(0))?;
+            *live.queued.entry(0).or_default() += count;
+            live.pty_mid_line = false;
+            return Ok(());
         }
         let mut live = lock(&self.shared.live);
         if live.closed.contains(&fd) || live.closing.contains(&fd) {
