@@ -174,7 +174,8 @@ pub fn start(
     // its clone; nothing closes an fd owned by an OwnedFd behind our back.
     let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd.clone(), Interest::READABLE) }
         .map_err(|e| e.into_parts().1)?;
-    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone())));
+    let orphan = ReapOnDrop { pid: Some(pid) };
+    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone(), orphan)));
     for task in to_spawn {
         tokio::spawn(task);
     }
@@ -357,19 +358,20 @@ fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {
 }
 
 /// Waits for the child to exit, reaps it, and reports `process_exited`.
-async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink) {
+///
+/// `orphan` is made by the caller, not in here: a task that never ran is dropped without
+/// its body ever starting, and the guard must be dropped (and reap) in that case too.
+async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink, mut orphan: ReapOnDrop) {
     let status = loop {
-        let waited = match pidfd.readable().await {
-            Ok(mut guard) => {
-                let waited = waitpid(pid, Some(WaitPidFlag::WNOHANG));
-                if matches!(waited, Ok(WaitStatus::StillAlive)) {
-                    guard.clear_ready();
-                }
-                waited
-            }
-            // The runtime is shutting down: reap synchronously rather than leave a zombie.
-            Err(_) => waitpid(pid, None),
+        let Ok(mut guard) = pidfd.readable().await else {
+            // The runtime is shutting down: nobody will see events any more, and blocking
+            // here could hold the runtime for as long as the child lives.
+            return;
         };
+        let waited = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+        if matches!(waited, Ok(WaitStatus::StillAlive)) {
+            guard.clear_ready();
+        }
         match waited {
             Ok(WaitStatus::Exited(_, code)) => break ExitStatus::from_code(code),
             Ok(WaitStatus::Signaled(_, signal, _)) => break ExitStatus::from_signal(signal as i32),
@@ -384,6 +386,7 @@ async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink) {
             }
         }
     };
+    orphan.pid = None;
     // Deregister before the events go out: once the consumer sees process_ended, the
     // engine holds nothing of this child but what the transport owns.
     drop(pidfd);
@@ -394,4 +397,30 @@ async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink) {
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(status);
     sink.send(ProcessEvent::ProcessExited { status }).await;
     sink.finish().await;
+}
+
+/// Reaps the child if the reaper task ends without doing so: when the runtime shuts down
+/// while the child runs, its tasks are dropped, and without this the child would stay a
+/// zombie for the rest of the parent's life. A child still running is waited for by a
+/// small thread of its own (the child is not killed: dropping a runtime is not a signal).
+struct ReapOnDrop {
+    /// `None` once reaped.
+    pid: Option<Pid>,
+}
+
+impl Drop for ReapOnDrop {
+    fn drop(&mut self) {
+        let Some(pid) = self.pid else { return };
+        if let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            let _ = std::thread::Builder::new()
+                .name("fdscope-reaper".into())
+                .stack_size(64 * 1024)
+                .spawn(move || loop {
+                    match waitpid(pid, None) {
+                        Err(nix::Error::EINTR) => continue,
+                        _ => break,
+                    }
+                });
+        }
+    }
 }
