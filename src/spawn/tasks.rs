@@ -415,12 +415,7 @@ impl Drop for ReapOnDrop {
             let _ = std::thread::Builder::new()
                 .name("fdscope-reaper".into())
                 .stack_size(64 * 1024)
-                .spawn(move || loop {
-                    match waitpid(pid, None) {
-                        Err(nix::Error::EINTR) => continue,
-                        _ => break,
-                    }
-                });
+                .spawn(move || while let Err(nix::Error::EINTR) = waitpid(pid, None) {});
         }
     }
 }
