@@ -76,8 +76,9 @@ pub enum SpawnError {
 ///
 /// Synchronous: when it returns `Ok`, the child has exec'd its program; when it returns
 /// `Err`, no child is left behind and no event is produced. Events are produced by
-/// tasks on the current tokio runtime (a current-thread runtime is the fastest choice;
-/// it must have IO enabled), never from inside `spawn`.
+/// tasks on the current tokio runtime (a current-thread runtime is the fastest choice),
+/// never from inside `spawn`. Outside a runtime it returns [`SpawnError::NoRuntime`];
+/// in a runtime built without IO it panics, as tokio's own I/O types do.
 ///
 /// If the calling process has SIGPIPE at its default disposition (a Rust binary ignores
 /// it, a C host or a Rust program built to keep the default may not), `spawn` sets it to
