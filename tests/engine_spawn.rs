@@ -166,6 +166,18 @@ async fn uid_and_gid_are_switched_and_groups_dropped() {
     let groups = status_field(&status, "Groups");
     assert!(groups.is_empty() || groups == ["0"], "{groups:?}");
 
+    // On a pty: the terminal is set up as root, then the identity switched.
+    let spec = ProcessSpec::new("sh")
+        .args(["sh", "-c", "tty; id -u"])
+        .pty(PtySize::default())
+        .uid(65534)
+        .gid(65534);
+    let out = stdout_of(&spec).await;
+    assert!(
+        out.starts_with("/dev/pts/") && out.ends_with("\r\n65534\r\n"),
+        "{out:?}"
+    );
+
     // gid alone: still root, in group 65534 only.
     let spec = ProcessSpec::new("cat")
         .args(["cat", "/proc/self/status"])

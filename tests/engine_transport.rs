@@ -280,3 +280,41 @@ async fn closing_a_flooding_read_pipe_takes_effect_at_once() {
     run.assert_contract(&[0, 1, 2]);
     assert_eq!(run.status().signal(), Some(13), "{:?}", run.status());
 }
+
+#[tokio::test]
+async fn the_transport_can_be_used_from_other_threads() {
+    // A UI thread writing while the runtime drains: writes from two threads at once,
+    // then a close from a third; every byte arrives, each thread's bytes in order.
+    let mut process = start(&ProcessSpec::new("cat"));
+    let writers: Vec<_> = (0..2u8)
+        .map(|id| {
+            let transport = process.transport.clone();
+            std::thread::spawn(move || {
+                for i in 0..2000u32 {
+                    transport.write(format!("{id}:{i:05}\n")).unwrap();
+                }
+            })
+        })
+        .collect();
+    let closer = {
+        let transport = process.transport.clone();
+        std::thread::spawn(move || {
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            transport.close_stdin().unwrap();
+        })
+    };
+    let run = Run::finish(&mut process).await;
+    closer.join().unwrap();
+    run.assert_contract(&[0, 1, 2]);
+    let text = run.text(1);
+    for id in 0..2 {
+        let mine: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{id}:")))
+            .collect();
+        let expected: Vec<String> = (0..2000).map(|i| format!("{id}:{i:05}")).collect();
+        assert_eq!(mine, expected, "writer {id}");
+    }
+}
