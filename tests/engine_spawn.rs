@@ -190,7 +190,13 @@ async fn uid_and_gid_are_switched_and_groups_dropped() {
 /// Runs this test binary again, as `helper` with `FDSCOPE_ENGINE_HELPER=mode`, through the
 /// engine itself; returns the helper's stdout.
 async fn run_helper(mode: &str, uid: Option<u32>) -> String {
-    let exe = std::env::current_exe().unwrap();
+    // A copy in a world-readable directory: the build directory may sit where nobody
+    // cannot reach it (under /root, say).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("engine-spawn-helper");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut spec = ProcessSpec::new(exe.as_os_str())
         .args([
             exe.as_os_str().to_owned(),
@@ -200,6 +206,7 @@ async fn run_helper(mode: &str, uid: Option<u32>) -> String {
             "--test-threads=1".into(),
         ])
         .env("FDSCOPE_ENGINE_HELPER", mode)
+        .cwd(dir.path())
         .child_fd(0, ChildFd::Null);
     if let Some(uid) = uid {
         spec = spec.uid(uid).gid(uid);
