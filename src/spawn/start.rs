@@ -19,32 +19,32 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
     /// The program could not be executed (missing, not executable, …).
-    #[error("cannot run {program}: {source}")]
+    #[error("cannot run {program}: {error}")]
     Exec {
         /// The program as given.
         program: String,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The working directory could not be entered.
-    #[error("cannot run {program}: cannot change directory to {}: {source}", dir.display())]
+    #[error("cannot run {program}: cannot change directory to {}: {error}", dir.display())]
     Cwd {
         /// The program as given.
         program: String,
         /// The directory.
         dir: PathBuf,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The user or group switch was refused; the child was not run.
-    #[error("cannot run {program}: cannot switch {what}: {source}")]
+    #[error("cannot run {program}: cannot switch {what}: {error}")]
     Identity {
         /// The program as given.
         program: String,
         /// `uid 1000`, `gid 1000` or `supplementary groups`.
         what: String,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The fd map cannot be used.
     #[error("cannot run {program}: bad fd map: {reason}")]
@@ -55,14 +55,14 @@ pub enum SpawnError {
         reason: String,
     },
     /// Setting up pipes, the pty or the child failed.
-    #[error("cannot run {program}: {what}: {source}")]
+    #[error("cannot run {program}: {what}: {error}")]
     Setup {
         /// The program as given.
         program: String,
         /// The step that failed.
         what: &'static str,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// `spawn` was called outside a tokio runtime.
     #[error("cannot run {program}: spawn must be called inside a tokio runtime")]
@@ -91,7 +91,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         move |e: nix::Error| SpawnError::Setup {
             program,
             what,
-            source: e.into(),
+            error: e.into(),
         }
     };
     if tokio::runtime::Handle::try_current().is_err() {
@@ -111,7 +111,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         let (master, slave) = pty::open(size).map_err(|e| SpawnError::Setup {
             program: program.clone(),
             what: "openpty",
-            source: e,
+            error: e,
         })?;
         for target in 0..=2 {
             assignments.push(Assignment {
@@ -153,9 +153,9 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     }
 
     let mut plan =
-        build_plan(spec, FdPlan::new(assignments)).map_err(|source| SpawnError::Exec {
+        build_plan(spec, FdPlan::new(assignments)).map_err(|error| SpawnError::Exec {
             program: program.clone(),
-            source,
+            error,
         })?;
     let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
 
@@ -197,7 +197,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         SpawnError::Setup {
             program: program.clone(),
             what: "pidfd_open",
-            source: e,
+            error: e,
         }
     })?;
     let pipes = Pipes {
@@ -210,7 +210,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         SpawnError::Setup {
             program,
             what: "register pipes",
-            source: e,
+            error: e,
         }
     })
 }
@@ -278,36 +278,36 @@ fn read_status(status: OwnedFd) -> Option<(i32, i32)> {
     Some((stage, errno))
 }
 
-fn stage_error(spec: &ProcessSpec, stage: i32, source: io::Error) -> SpawnError {
+fn stage_error(spec: &ProcessSpec, stage: i32, error: io::Error) -> SpawnError {
     let program = spec.program_display();
     match Stage::from_code(stage) {
         Some(Stage::Chdir) => SpawnError::Cwd {
             program,
             dir: spec.cwd.clone().unwrap_or_default(),
-            source,
+            error,
         },
-        Some(Stage::Groups) => identity(program, "supplementary groups".into(), source),
-        Some(Stage::Gid) => identity(program, format!("to gid {}", spec.gid.unwrap_or(0)), source),
-        Some(Stage::Uid) => identity(program, format!("to uid {}", spec.uid.unwrap_or(0)), source),
+        Some(Stage::Groups) => identity(program, "supplementary groups".into(), error),
+        Some(Stage::Gid) => identity(program, format!("to gid {}", spec.gid.unwrap_or(0)), error),
+        Some(Stage::Uid) => identity(program, format!("to uid {}", spec.uid.unwrap_or(0)), error),
         Some(Stage::Fds) => SpawnError::Setup {
             program,
             what: "set up the child's fds",
-            source,
+            error,
         },
         Some(Stage::Session) => SpawnError::Setup {
             program,
             what: "make the pty the controlling terminal",
-            source,
+            error,
         },
-        Some(Stage::Exec) | None => SpawnError::Exec { program, source },
+        Some(Stage::Exec) | None => SpawnError::Exec { program, error },
     }
 }
 
-fn identity(program: String, what: String, source: io::Error) -> SpawnError {
+fn identity(program: String, what: String, error: io::Error) -> SpawnError {
     SpawnError::Identity {
         program,
         what,
-        source,
+        error,
     }
 }
 
