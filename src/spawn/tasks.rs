@@ -234,8 +234,14 @@ async fn read_pipe(
                 Ok(0) => break 'outer,
                 Ok(_) => {
                     let data: Bytes = buf.split().freeze();
-                    sink.send(ProcessEvent::ChildDataReceived { fd, data })
-                        .await;
+                    // A flood may never leave the pipe empty, and a slow consumer may keep
+                    // the send waiting: a close must win either way (the chunk is dropped,
+                    // as closing a read pipe discards unread data).
+                    tokio::select! {
+                        biased;
+                        _ = close.notified() => break 'outer,
+                        _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
