@@ -256,3 +256,44 @@ async fn writing_to_a_dead_child_is_not_a_crash() {
     }
     assert!(p.transport.signal_process(Signal::SIGTERM).is_err());
 }
+
+/// 100 MB without a newline through `fdscope run --summary`: counted exactly, and the
+/// peak memory of the fdscope process (VmHWM, read while it still runs) stays under
+/// DESIGN.md's 16 MiB.
+#[test]
+fn a_100_mb_line_through_run_summary_keeps_fdscope_under_16_mib() {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("flooded");
+    let script = "head -c 104857600 /dev/zero | tr '\\0' x; : > \"$MARK\"; exec sleep 30";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fdscope"))
+        .args(["run", "--summary", "--env"])
+        .arg(format!("MARK={}", marker.display()))
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The child marks the end of its flood, then sleeps: fdscope is still alive to measure.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the flood did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let peak = status_kib(pid, "VmHWM");
+    // SAFETY: kill(2) on our own child; fdscope forwards TERM to sleep and prints.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    wait_until("fdscope to end", 20, || {
+        matches!(state(pid), Some('Z') | None)
+    });
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("fd 1 (stdout): 104857600 bytes"), "{text}");
+    assert_eq!(out.status.code(), Some(128 + 15), "{text}");
+    assert!(peak < 16 * 1024, "fdscope peak memory {peak} KiB");
+}
