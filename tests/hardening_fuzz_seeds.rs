@@ -81,3 +81,19 @@ fn timeline_preview_of_multibyte_text_is_cut_on_a_character_boundary() {
         assert!(shown.contains(&start), "{shown}");
     }
 }
+
+/// Found by the keys fuzz target: a terminal resized to a sliver gave a pty pane one row,
+/// and vt100 panics when a line wraps on a 1-row screen. Panes keep at least 2×2.
+#[test]
+fn a_pty_pane_squeezed_to_one_row_survives_wrapping_output() {
+    use fdscope::tui::pane::{Body, Pane};
+    let mut pane = Pane::terminal(1, 1, 10);
+    pane.feed("wrapping text 漢字 and more\r\n".repeat(20).as_bytes());
+    pane.resize(0, 0);
+    pane.resize(1, 1);
+    pane.feed("still wrapping 🎉🎉 text".repeat(20).as_bytes());
+    let Body::Term(parser, _, _) = &pane.body else {
+        panic!("a terminal pane")
+    };
+    assert_eq!(parser.screen().size(), (2, 2));
+}
