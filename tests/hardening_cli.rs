@@ -346,3 +346,35 @@ fn signals_to_fdscope_run_with_several_children_reach_them_all() {
         }
     }
 }
+
+/// A "config" that never ends (`/dev/zero`), a directory, nesting deeper than the parser
+/// allows: errors naming the file, never a memory blow-up or a stack overflow.
+#[test]
+fn endless_or_odd_config_files_are_errors_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fdscope(&["check", "/dev/zero"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "/dev/zero: the config file is larger than 16777216 bytes: not a config\n"
+    );
+    let out = fdscope(&["--config", "/dev/zero"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--config /dev/zero"));
+    let out = fdscope(&["run", "--config", "/dev/zero", "x"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = fdscope(&["check", "."], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with(".: cannot read the config file: "));
+
+    let deep = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(dir.path().join("deep.toml"), deep).unwrap();
+    let out = fdscope(&["check", "deep.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("deep.toml:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
