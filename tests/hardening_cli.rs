@@ -378,3 +378,43 @@ fn endless_or_odd_config_files_are_errors_not_crashes() {
         text(&out.stderr)
     );
 }
+
+/// SIGTERM to `fdscope run` while it is blocked writing to a stdout nobody reads (a paused
+/// pager): the child is stopped at once all the same, and once the reader reads, the
+/// transcript ends with the child's `process_ended` and fdscope exits 143.
+#[test]
+fn a_signal_reaches_the_child_while_stdout_is_blocked() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fdscope"))
+        .args(["run", "--json", "--", "yes", "flood"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let wchan = || std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    hardening_support::wait_until("fdscope blocked on its stdout", 20, || {
+        wchan().contains("pipe_write")
+    });
+    let yes = hardening_support::children_of(pid);
+    assert_eq!(yes.len(), 1, "{yes:?}");
+    // SAFETY: kill(2) on our own child process.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    // Dead (a zombie until fdscope's loop can reap it), while nobody has read a byte yet.
+    hardening_support::wait_until("yes stopped", 10, || !hardening_support::alive(yes[0]));
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        let _ = tx.send(all);
+    });
+    let all = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the transcript ends");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15));
+    let text = text(&all);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "process_ended");
+    assert_eq!(last["status"]["signal"], 15);
+}
