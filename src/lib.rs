@@ -22,6 +22,7 @@
 
 pub mod config;
 pub mod escape;
+pub mod headless;
 pub mod spawn;
 pub mod transcript;
 pub mod tui;

@@ -111,12 +111,14 @@ pub fn start(
     let mut to_spawn: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
         Vec::new();
     for (fd, end) in pipes.readers {
+        set_nonblocking(&end)?;
         let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
         let close = Arc::new(Notify::new());
         controls.insert(fd, PipeControl::Reader(close.clone()));
         to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), true)));
     }
     for (fd, end) in pipes.writers {
+        set_nonblocking(&end)?;
         let sender = pipe::Sender::from_owned_fd_unchecked(end)?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         controls.insert(fd, PipeControl::Writer(cmd_tx));
@@ -130,6 +132,8 @@ pub fn start(
     }
     let pty = match pipes.pty_master {
         Some(master) => {
+            // The reader's and writer's dups share one open file: one flag covers both.
+            set_nonblocking(&master)?;
             let ioctl_fd = master.try_clone()?;
             let write_fd = master.try_clone()?;
             let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
@@ -177,6 +181,15 @@ pub fn start(
         },
         EventStream { rx, started },
     ))
+}
+
+/// tokio's pipe wrappers expect a non-blocking fd; a blocking one would stall the whole
+/// runtime on the first read or write that cannot complete.
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
 }
 
 /// Reads one pipe to EOF (or until closed by the transport) and reports each chunk.

@@ -209,8 +209,13 @@ impl ProcessTransport {
                 .send(WriteCommand::Data(Bytes::from(vec![eof])))
                 .map_err(|_| TransportError::Closed(0));
         }
-        if lock(&self.shared.live).closed.contains(&fd) {
-            return Err(TransportError::Closed(fd));
+        {
+            // Closed from the caller's point of view at once: later writes are refused
+            // rather than queued behind the close and silently dropped.
+            let mut live = lock(&self.shared.live);
+            if self.shared.pipes.contains_key(&fd) && !live.closed.insert(fd) {
+                return Err(TransportError::Closed(fd));
+            }
         }
         match self.shared.pipes.get(&fd) {
             Some(PipeControl::Writer(tx)) => tx

@@ -1,0 +1,298 @@
+//! One `[[command]]` table -> a [`CommandConfig`].
+
+use super::fds::{child_fd_value, fd_key};
+use super::reader::{Key, Reader, Value};
+use super::{start, CommandConfig};
+use crate::{ChildFd, ProcessSpec, PtySize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
+
+/// Every key a `[[command]]` table may have.
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "program",
+    "args",
+    "env",
+    "inherit_env",
+    "cwd",
+    "uid",
+    "gid",
+    "pty",
+    "child_fds",
+    "labels",
+    "description",
+    "on_start",
+    "autostart",
+];
+
+/// What reading one command gave: its name (when readable, for the duplicate check, even
+/// if the rest is broken) and the command itself when it had no problem at all.
+pub(crate) struct ReadCommand {
+    pub(crate) name: Option<(String, Range<usize>)>,
+    pub(crate) command: Option<CommandConfig>,
+}
+
+/// Reads one command; `span` is its `[[command]]` header (or inline table).
+pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>) -> ReadCommand {
+    let before = reader.count();
+    for (key, _) in table {
+        if !KEYS.contains(&key.get_ref().as_ref()) {
+            reader.unknown_key(key, "in [[command]]", KEYS);
+        }
+    }
+    let field = |name: &str| table.get(name);
+
+    let name = field("name").and_then(|value| {
+        let name = reader.string("`name`", value)?;
+        if name.trim().is_empty() {
+            reader.error(value.span(), "`name` must not be empty");
+            return None;
+        }
+        Some((name, value.span()))
+    });
+    if field("name").is_none() {
+        reader.error(span.clone(), "[[command]] has no `name`");
+    }
+
+    let program = match field("program") {
+        Some(value) => reader.c_string("`program`", value).and_then(|program| {
+            if program.is_empty() {
+                reader.error(value.span(), "`program` must not be empty");
+                return None;
+            }
+            Some(program)
+        }),
+        None => {
+            let who = name
+                .as_ref()
+                .map_or("[[command]]".to_owned(), |(n, _)| format!("command `{n}`"));
+            reader.error(span.clone(), format!("{who} has no `program`"));
+            None
+        }
+    };
+
+    let args = field("args").and_then(|value| read_args(reader, value));
+    let env = field("env").map(|value| read_env(reader, value));
+    let inherit_env = field("inherit_env").and_then(|v| reader.boolean("`inherit_env`", v));
+    let cwd = field("cwd").and_then(|value| {
+        let cwd = reader.c_string("`cwd`", value)?;
+        if cwd.is_empty() {
+            reader.error(value.span(), "`cwd` must not be empty");
+            return None;
+        }
+        Some(cwd)
+    });
+    let max_id = i128::from(u32::MAX);
+    let uid = field("uid").and_then(|v| reader.integer("`uid`", v, 0, max_id));
+    let gid = field("gid").and_then(|v| reader.integer("`gid`", v, 0, max_id));
+    let pty = field("pty").and_then(|value| read_pty(reader, value));
+    let description = field("description").and_then(|v| reader.string("`description`", v));
+    let autostart = field("autostart").and_then(|v| reader.boolean("`autostart`", v));
+
+    // The fd map, then what refers to it: labels and on_start.
+    let is_pty = matches!(pty, Some(Some(_)));
+    let fds_before = reader.count();
+    let explicit_fds = field("child_fds").map(|value| read_child_fds(reader, value, is_pty));
+    let fds_ok = reader.count() == fds_before;
+    let fds = match &explicit_fds {
+        Some(map) => map.clone(),
+        None if is_pty => BTreeMap::new(),
+        None => ProcessSpec::default_child_fds(),
+    };
+    let labels = field("labels")
+        .map(|value| read_labels(reader, value, &fds, is_pty, fds_ok))
+        .unwrap_or_default();
+    let on_start = field("on_start")
+        .map(|value| start::read(reader, value))
+        .unwrap_or_default();
+    if fds_ok {
+        start::check(reader, &on_start, &fds, is_pty);
+    }
+
+    let command = if reader.count() != before {
+        None
+    } else {
+        // Every field was read without a problem, so every `Option` read from a present
+        // key is `Some` here; missing keys take their defaults.
+        let (Some((name, _)), Some(program)) = (name.clone(), program) else {
+            return ReadCommand {
+                name,
+                command: None,
+            };
+        };
+        let mut spec = ProcessSpec::new(program.clone())
+            .args(args.unwrap_or_else(|| vec![program]))
+            .inherit_env(inherit_env.unwrap_or(false));
+        for (key, value) in env.into_iter().flatten().flatten() {
+            spec = spec.env(key, value);
+        }
+        if let Some(cwd) = cwd {
+            spec = spec.cwd(cwd);
+        }
+        if let Some(uid) = uid {
+            spec = spec.uid(uid as u32);
+        }
+        if let Some(gid) = gid {
+            spec = spec.gid(gid as u32);
+        }
+        if let Some(map) = explicit_fds {
+            spec = spec.child_fds(map);
+        }
+        if let Some(Some(size)) = pty {
+            spec = spec.pty(size);
+        }
+        Some(CommandConfig {
+            name,
+            spec,
+            on_start: on_start.into_iter().map(|entry| entry.action).collect(),
+            autostart: autostart.unwrap_or(false),
+            labels,
+            description,
+        })
+    };
+    ReadCommand { name, command }
+}
+
+fn read_args(reader: &mut Reader, value: &Value<'_>) -> Option<Vec<String>> {
+    let array = reader.array("`args`", value)?;
+    if array.is_empty() {
+        reader.error(
+            value.span(),
+            "`args` must not be empty: args[0] is the process name (leave `args` out for [program])",
+        );
+        return None;
+    }
+    let before = reader.count();
+    let args: Vec<String> = array
+        .iter()
+        .enumerate()
+        .filter_map(|(i, arg)| reader.c_string(&format!("`args[{i}]`"), arg))
+        .collect();
+    (reader.count() == before).then_some(args)
+}
+
+fn read_env(reader: &mut Reader, value: &Value<'_>) -> Option<Vec<(String, String)>> {
+    let table = reader.table("`env`", value)?;
+    let before = reader.count();
+    let mut env = Vec::new();
+    for (key, value) in table {
+        let name: &str = key.get_ref();
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            reader.error(
+                key.span(),
+                format!("`env`: {name:?} is not a valid variable name (it must be non-empty, without `=` or NUL)"),
+            );
+            continue;
+        }
+        if let Some(text) = reader.c_string(&format!("`env.{name}`"), value) {
+            env.push((name.to_owned(), text));
+        }
+    }
+    (reader.count() == before).then_some(env)
+}
+
+/// `Some(None)` for `pty = false`, `Some(Some(size))` for a pty, `None` on error.
+fn read_pty(reader: &mut Reader, value: &Value<'_>) -> Option<Option<PtySize>> {
+    const EXPECTED: &str = "true, false or a table { rows = N, cols = N }";
+    match value.get_ref() {
+        DeValue::Boolean(false) => Some(None),
+        DeValue::Boolean(true) => Some(Some(PtySize::default())),
+        DeValue::Table(table) => {
+            let before = reader.count();
+            for (key, _) in table {
+                if !["rows", "cols"].contains(&key.get_ref().as_ref()) {
+                    reader.unknown_key(key, "in `pty`", &["rows", "cols"]);
+                }
+            }
+            let mut size = PtySize::default();
+            let max = i128::from(u16::MAX);
+            if let Some(rows) = table.get("rows") {
+                size.rows = reader.integer("`pty.rows`", rows, 1, max).unwrap_or(0) as u16;
+            }
+            if let Some(cols) = table.get("cols") {
+                size.cols = reader.integer("`pty.cols`", cols, 1, max).unwrap_or(0) as u16;
+            }
+            (reader.count() == before).then_some(Some(size))
+        }
+        other => {
+            reader.mismatch("`pty`", EXPECTED, other, value.span());
+            None
+        }
+    }
+}
+
+fn read_child_fds(reader: &mut Reader, value: &Value<'_>, pty: bool) -> BTreeMap<i32, ChildFd> {
+    let mut map = BTreeMap::new();
+    let Some(table) = reader.table("`child_fds`", value) else {
+        return map;
+    };
+    let mut seen: BTreeMap<i32, &Key<'_>> = BTreeMap::new();
+    for (key, value) in table {
+        let Some(fd) = fd_key(reader, "child_fds", key) else {
+            continue;
+        };
+        if let Some(first) = seen.insert(fd, key) {
+            reader.error(
+                key.span(),
+                format!(
+                    "`child_fds`: fd {fd} is mapped twice (`{}` and `{}`)",
+                    first.get_ref(),
+                    key.get_ref()
+                ),
+            );
+            continue;
+        }
+        if pty && fd <= 2 {
+            reader.error(
+                key.span(),
+                format!("`child_fds`: fd {fd} cannot be mapped with `pty`: the pty is the child's fds 0, 1 and 2; map extra fds from 3 up"),
+            );
+            continue;
+        }
+        if let Some(what) = child_fd_value(reader, fd, value) {
+            map.insert(fd, what);
+        }
+    }
+    map
+}
+
+fn read_labels(
+    reader: &mut Reader,
+    value: &Value<'_>,
+    fds: &BTreeMap<i32, ChildFd>,
+    pty: bool,
+    check_fds: bool,
+) -> BTreeMap<i32, String> {
+    let mut labels = BTreeMap::new();
+    let Some(table) = reader.table("`labels`", value) else {
+        return labels;
+    };
+    for (key, value) in table {
+        let Some(fd) = fd_key(reader, "labels", key) else {
+            continue;
+        };
+        let Some(label) = reader.string(&format!("`labels` fd {fd}"), value) else {
+            continue;
+        };
+        if label.trim().is_empty() {
+            reader.error(
+                value.span(),
+                format!("`labels`: the label of fd {fd} is empty"),
+            );
+            continue;
+        }
+        let exists = fds.contains_key(&fd) || (pty && fd <= 2);
+        if check_fds && !exists {
+            reader.error(
+                key.span(),
+                format!("`labels`: fd {fd} is not in the child's fd map"),
+            );
+            continue;
+        }
+        if labels.insert(fd, label).is_some() {
+            reader.error(key.span(), format!("`labels`: fd {fd} is labelled twice"));
+        }
+    }
+    labels
+}

@@ -1,0 +1,248 @@
+//! The headless console: runs children on the engine and prints their events
+//! (`fdscope run`), or the `utils` answers (`fdscope output`, `fdscope value`).
+
+use crate::config::StartAction;
+use crate::spawn::{spawn, ProcessEvent, ProcessSpec, ProcessTransport, Signal};
+use crate::transcript::{json_line, text_line, Summary};
+use crate::utils::{self, ProcessError};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// Exit code when the program could not be started (as a shell says "command not found").
+pub const SPAWN_FAILED: i32 = 127;
+
+/// One child to run, with the actions to take at `connection_made`.
+pub struct Job {
+    /// Printed on each line when several jobs run (`--config FILE NAME…`).
+    pub name: Option<String>,
+    /// What to start.
+    pub spec: ProcessSpec,
+    /// Writes, closes and delayed signals, in order.
+    pub actions: Vec<StartAction>,
+}
+
+/// How `run` prints.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// JSON lines instead of text.
+    pub json: bool,
+    /// Leave chunk contents out (lengths only).
+    pub no_data: bool,
+    /// Only per-fd byte counts and the final status.
+    pub summary: bool,
+    /// Write events to this file instead of stdout.
+    pub events: Option<PathBuf>,
+}
+
+/// Runs every job concurrently, prints their events, and returns the exit code:
+/// the child's code (128 + signal if killed) for one job; for several, the first
+/// job's non-zero code, else 0; 127 when a spawn failed.
+pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
+    let mut out: Box<dyn Write> = match &options.events {
+        Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path).map_err(
+            |e| anyhow::anyhow!("cannot write events to {}: {e}", path.display()),
+        )?)),
+        None => Box::new(io::BufWriter::new(io::stdout())),
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut transports = Vec::new();
+    let mut codes = vec![None; jobs.len()];
+    let mut summaries = vec![Summary::default(); jobs.len()];
+    let names: Vec<Option<String>> = jobs.iter().map(|j| j.name.clone()).collect();
+    for (index, job) in jobs.into_iter().enumerate() {
+        let process = match spawn(&job.spec) {
+            Ok(process) => process,
+            Err(e) => {
+                eprintln!("fdscope: {e}");
+                codes[index] = Some(SPAWN_FAILED);
+                continue;
+            }
+        };
+        apply_actions(&process.transport, job.actions);
+        transports.push(process.transport);
+        let tx = tx.clone();
+        let mut events = process.events;
+        tokio::spawn(async move {
+            while let Some((elapsed, event)) = events.recv_timed().await {
+                if tx.send((index, elapsed, event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+
+    let mut forward = Forwarder::new()?;
+    let mut output_broken = false;
+    loop {
+        let item = tokio::select! {
+            signal = forward.next() => {
+                for transport in &transports {
+                    // A child that has exited already has nothing to forward to.
+                    let _ = transport.signal_process(signal);
+                }
+                continue;
+            }
+            item = rx.recv() => item,
+        };
+        let Some(mut item) = item else { break };
+        loop {
+            let (index, elapsed, event) = &item;
+            if let ProcessEvent::ProcessEnded { status } = event {
+                codes[*index] = Some(status.shell_code());
+            }
+            let name = names[*index].as_deref();
+            let line = if options.summary {
+                summaries[*index].add(*elapsed, event);
+                None
+            } else if options.json {
+                Some(json_line(*elapsed, event, name, !options.no_data))
+            } else {
+                Some(text_line(*elapsed, event, name, !options.no_data))
+            };
+            if let (Some(line), false) = (line, output_broken) {
+                if writeln!(out, "{line}").is_err() {
+                    output_broken = stop_on_broken_output(&transports);
+                }
+            }
+            // Print whatever else is ready, then flush once: prompt output shows at
+            // once, and a flood costs one flush per batch, not per line.
+            match rx.try_recv() {
+                Ok(next) => item = next,
+                Err(_) => break,
+            }
+        }
+        if !output_broken && out.flush().is_err() {
+            output_broken = stop_on_broken_output(&transports);
+        }
+    }
+    if options.summary {
+        for (summary, name) in summaries.iter().zip(&names) {
+            let text = if options.json {
+                summary.json(name.as_deref())
+            } else {
+                summary.text(name.as_deref())
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+    let _ = out.flush();
+    Ok(exit_code(&codes))
+}
+
+/// Stdout is gone (`fdscope run … | head`): nobody reads the transcript any more, so ask
+/// the children to stop rather than run on unseen.
+fn stop_on_broken_output(transports: &[ProcessTransport]) -> bool {
+    for transport in transports {
+        let _ = transport.signal_process(Signal::SIGTERM);
+    }
+    true
+}
+
+fn exit_code(codes: &[Option<i32>]) -> i32 {
+    if codes.len() == 1 {
+        return codes[0].unwrap_or(1);
+    }
+    codes
+        .iter()
+        .flatten()
+        .copied()
+        .find(|c| *c != 0)
+        .unwrap_or(0)
+}
+
+/// Takes the actions at `connection_made`: writes and closes now, in order; signals after
+/// their delay. A refused action (fd not writable, child gone) is reported, not fatal.
+pub fn apply_actions(transport: &ProcessTransport, actions: Vec<StartAction>) {
+    for action in actions {
+        let result = match action {
+            StartAction::Write { fd, data } => transport.write_to_child(fd, data),
+            StartAction::Close { fd } => transport.close_child_fd(fd),
+            StartAction::Signal { after_ms, signal } => {
+                let transport = transport.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = transport.signal_process(signal);
+                });
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("fdscope: {e}");
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP sent to fdscope, to pass on to the children.
+struct Forwarder {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Forwarder {
+    fn new() -> io::Result<Self> {
+        Ok(Forwarder {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.interrupt.recv() => Signal::SIGINT,
+            _ = self.terminate.recv() => Signal::SIGTERM,
+            _ = self.hangup.recv() => Signal::SIGHUP,
+        }
+    }
+}
+
+/// `fdscope output`: prints the child's stdout; fails, showing the stderr text, if the
+/// child wrote to stderr. Returns the exit code for fdscope.
+pub async fn output(spec: &ProcessSpec) -> i32 {
+    match utils::get_process_output(spec).await {
+        Ok(stdout) => {
+            let mut out = io::stdout();
+            let _ = out.write_all(&stdout).and_then(|_| out.flush());
+            0
+        }
+        Err(ProcessError::Stderr(collected)) => {
+            let mut out = io::stdout();
+            let _ = out.write_all(&collected.stdout).and_then(|_| out.flush());
+            eprintln!(
+                "fdscope: {} wrote to stderr: {}",
+                spec.program_display(),
+                String::from_utf8_lossy(&collected.stderr).trim_end()
+            );
+            match collected.status.shell_code() {
+                0 => 1,
+                code => code,
+            }
+        }
+        Err(e) => report(e),
+    }
+}
+
+/// `fdscope value`: prints the child's exit code.
+pub async fn value(spec: &ProcessSpec) -> i32 {
+    match utils::get_process_value(spec).await {
+        Ok(code) => {
+            println!("{code}");
+            0
+        }
+        Err(e) => report(e),
+    }
+}
+
+fn report(error: ProcessError) -> i32 {
+    eprintln!("fdscope: {error}");
+    match error {
+        ProcessError::Spawn(_) => SPAWN_FAILED,
+        ProcessError::Signaled { signal, .. } => 128 + signal,
+        ProcessError::Stderr(_) => 1,
+    }
+}
