@@ -6,9 +6,10 @@
 //!   `yes` only writes as fast as the console empties its pipe;
 //! - frames: every ratatui `Terminal::draw` ends by hiding or showing the cursor, so the
 //!   count of `ESC[?25l` / `ESC[?25h` in the output is the count of frames drawn;
-//! - key to screen: `?` is typed and the time is taken until the screen (kept by a
-//!   vt100 parser fed with everything the console writes) shows the help overlay, i.e.
-//!   until at least `OVERLAY_ROWS` more rows mention keys than before; `Esc` closes it.
+//! - key to screen: `?` is typed and the time is taken until the end of the first frame
+//!   after which the screen (kept by a vt100 parser fed with everything the console
+//!   writes) shows the help overlay, i.e. at least `OVERLAY_ROWS` more rows mention keys
+//!   than before; `Esc` closes it again.
 
 use crate::procs;
 use crate::worker::{Metrics, MIB};
@@ -111,7 +112,8 @@ fn read_screen(mut master: File, mut answer: File, screen: Arc<Mutex<Screen>>) {
             s.bytes += n as u64;
             let mut joined = std::mem::take(&mut s.tail);
             joined.extend_from_slice(chunk);
-            s.frames += count(&joined, b"\x1b[?25l") + count(&joined, b"\x1b[?25h");
+            let frame_ends = count(&joined, b"\x1b[?25l") + count(&joined, b"\x1b[?25h");
+            s.frames += frame_ends;
             if count(&joined, b"\x1b[6n") > 0 {
                 let (row, col) = s.parser.screen().cursor_position();
                 replies.extend(format!("\x1b[{};{}R", row + 1, col + 1).into_bytes());
@@ -120,7 +122,9 @@ fn read_screen(mut master: File, mut answer: File, screen: Arc<Mutex<Screen>>) {
                 replies.extend_from_slice(b"\x1b[?62;22c");
             }
             s.tail = joined[joined.len().saturating_sub(5)..].to_vec();
-            if let Some(p) = &s.probe {
+            // Judged only where a frame ends, so the time is that of a finished redraw,
+            // not of the first rows of one.
+            if let (Some(p), true) = (&s.probe, frame_ends > 0) {
                 if p.seen.is_none() {
                     let rows = help_rows(&s.parser);
                     let done = if p.opening {
@@ -196,9 +200,18 @@ fn probe(screen: &Mutex<Screen>, keyboard: &mut File, key: &[u8], opening: bool)
     keyboard.write_all(key).ok()?;
     let deadline = typed + Duration::from_secs(1);
     while Instant::now() < deadline {
-        if let Some(seen) = screen.lock().unwrap().probe.as_ref().and_then(|p| p.seen) {
+        let s = screen.lock().unwrap();
+        if let Some(seen) = s.probe.as_ref().and_then(|p| p.seen) {
+            if std::env::var_os("FDSCOPE_BENCH_DEBUG").is_some() {
+                eprintln!(
+                    "console probe {:?} seen; screen:\n{}",
+                    String::from_utf8_lossy(key),
+                    s.parser.screen().contents()
+                );
+            }
             return Some(seen.saturating_duration_since(typed).as_secs_f64() * 1000.0);
         }
+        drop(s);
         std::thread::sleep(Duration::from_millis(1));
     }
     None

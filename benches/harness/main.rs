@@ -6,7 +6,8 @@
 //! process; the table of medians, spreads and ratios goes to stdout and to
 //! `target/bench-results.md`. This is a benchmark, not a test: nothing here asserts.
 //!
-//! Options: `--quick`, `--rounds N`, `--only WORKLOAD,…` (flood1 flood4 spawn-seq
+//! Run outside `cargo bench` (e.g. by `cargo test --all-targets`), it does nothing unless
+//! given `--bench`. Options: `--quick`, `--rounds N`, `--only WORKLOAD,…` (flood1 flood4 spawn-seq
 //! spawn-conc roundtrip drain-yes), `--out FILE`, `--python PATH`, `--fdscope PATH`.
 
 mod console;
@@ -138,6 +139,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--worker") {
         worker::main(&args[2..]);
+    }
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs bench targets without
+    // it, and a benchmark is not a test: then there is nothing to do.
+    if !args.iter().any(|a| a == "--bench") {
+        println!("harness: benchmarks run with `cargo bench --bench harness` or scripts/bench (nothing to test)");
+        return;
     }
     let settings = match parse_args() {
         Ok(s) => s,

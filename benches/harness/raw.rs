@@ -104,7 +104,7 @@ pub fn flood4(n: u64) -> Result<Metrics, String> {
     let mut buf = vec![0u8; READ_SIZE];
     while files.iter().any(Option::is_some) {
         let open: Vec<usize> = (0..4).filter(|&i| files[i].is_some()).collect();
-        let mut ready = vec![false; 4];
+        let mut ready = [false; 4];
         {
             let mut pfds: Vec<PollFd> = open
                 .iter()

@@ -72,7 +72,7 @@ struct Row {
 }
 
 fn size(bytes: u64) -> String {
-    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
         format!("{} GiB", bytes >> 30)
     } else {
         format!("{} MiB", bytes >> 20)
@@ -241,8 +241,13 @@ fn cell_text(results: &Results, row: &Row, imp: &str) -> String {
             return String::new();
         }
     }
-    if cell.pending.is_some() {
-        return "pending".into();
+    if let Some(p) = &cell.pending {
+        return if p.starts_with("hung") {
+            "hung"
+        } else {
+            "pending"
+        }
+        .into();
     }
     if cell.skipped.is_some() {
         return "skipped".into();
