@@ -29,11 +29,27 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "spawn-seq",
-        imps: &["std", "std-piped", "tokio", "fdscope", "twisted", "asyncio"],
+        imps: &[
+            "std",
+            "std-piped",
+            "std-fork",
+            "tokio",
+            "fdscope",
+            "twisted",
+            "asyncio",
+        ],
     },
     Workload {
         name: "spawn-conc",
-        imps: &["std", "std-piped", "tokio", "fdscope", "twisted", "asyncio"],
+        imps: &[
+            "std",
+            "std-piped",
+            "std-fork",
+            "tokio",
+            "fdscope",
+            "twisted",
+            "asyncio",
+        ],
     },
     Workload {
         name: "roundtrip",

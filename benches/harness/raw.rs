@@ -141,40 +141,55 @@ pub fn flood4(n: u64) -> Result<Metrics, String> {
     fair.metrics(n, start.elapsed())
 }
 
-/// `count` sequential `/bin/true`, each spawned and waited for.
-///
-/// `piped`: with stdin, stdout and stderr as pipes read to EOF (the engine's default map);
-/// otherwise inherited stdio (the plainest spawn + wait).
-pub fn spawn_seq(count: u64, piped: bool) -> Result<Metrics, String> {
+/// `count` sequential `/bin/true`, each spawned and waited for (piped: read to EOF).
+pub fn spawn_seq(count: u64, how: StdSpawn) -> Result<Metrics, String> {
     let start = Instant::now();
     let mut ended = 0;
     for _ in 0..count {
-        let mut cmd = Command::new("/bin/true");
-        if piped {
-            cmd.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let out = cmd.output().map_err(err("/bin/true"))?;
-            ended += u64::from(out.status.success());
+        let mut cmd = true_command(how);
+        let ok = if how == StdSpawn::Plain {
+            cmd.status().map_err(err("/bin/true"))?.success()
         } else {
-            let status = cmd.status().map_err(err("/bin/true"))?;
-            ended += u64::from(status.success());
-        }
+            cmd.output().map_err(err("/bin/true"))?.status.success()
+        };
+        ended += u64::from(ok);
     }
     worker::spawn_metrics(count, ended, start.elapsed())
 }
 
+/// How the std baseline spawns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum StdSpawn {
+    /// Inherited stdio: std uses posix_spawn (a vfork-style clone).
+    Plain,
+    /// stdin, stdout and stderr as pipes, read to EOF (the engine's default map).
+    Piped,
+    /// Three pipes and a no-op `pre_exec`, which makes std fork() like the engine does.
+    PipedFork,
+}
+
+fn true_command(how: StdSpawn) -> Command {
+    let mut cmd = Command::new("/bin/true");
+    if how != StdSpawn::Plain {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+    if how == StdSpawn::PipedFork {
+        // SAFETY: the closure does nothing; it only makes std take its fork path.
+        unsafe {
+            cmd.pre_exec(|| Ok(()));
+        }
+    }
+    cmd
+}
+
 /// `count` `/bin/true` spawned at once, then all waited for.
-pub fn spawn_conc(count: u64, piped: bool) -> Result<Metrics, String> {
+pub fn spawn_conc(count: u64, how: StdSpawn) -> Result<Metrics, String> {
     let start = Instant::now();
     let mut children = Vec::new();
     for _ in 0..count {
-        let mut cmd = Command::new("/bin/true");
-        if piped {
-            cmd.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-        }
+        let mut cmd = true_command(how);
         children.push(cmd.spawn().map_err(err("/bin/true"))?);
     }
     let mut ended = 0;

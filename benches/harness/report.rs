@@ -11,6 +11,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("shell", "`head \\| cat`"),
     ("std", "std::process"),
     ("std-piped", "std, 3 pipes"),
+    ("std-fork", "std, 3 pipes, fork"),
     ("tokio", "tokio::process"),
     ("fdscope", "**fdscope lib**"),
     ("run", "**`fdscope run`**"),
@@ -342,7 +343,7 @@ fn targets(results: &Results) -> Vec<Target> {
         });
     };
     ratio_target(
-        "throughput, 1 child → fd 1: fdscope lib / `head | cat`",
+        "throughput, 1 child → fd 1: fdscope lib / `head \\| cat`",
         "≥ ×0.90 (aim ≥ ×1.0)",
         "flood1",
         "fdscope",

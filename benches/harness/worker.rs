@@ -5,6 +5,7 @@
 //! worker's peak RSS from `wait4`. The worker prints one JSON object of metrics (or
 //! `{"error": …}`) on stdout; Python peers print the same shape.
 
+use crate::raw::StdSpawn;
 use crate::{engine, raw, tokio_peer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -153,12 +154,14 @@ fn dispatch(workload: &str, imp: &str, n: u64) -> Result<Metrics, String> {
         ("flood4", "std") => raw::flood4(n),
         ("flood4", "tokio") => tokio_peer::flood4(n),
         ("flood4", "fdscope") => engine::flood4(n),
-        ("spawn-seq", "std") => raw::spawn_seq(n, false),
-        ("spawn-seq", "std-piped") => raw::spawn_seq(n, true),
+        ("spawn-seq", "std") => raw::spawn_seq(n, StdSpawn::Plain),
+        ("spawn-seq", "std-piped") => raw::spawn_seq(n, StdSpawn::Piped),
+        ("spawn-seq", "std-fork") => raw::spawn_seq(n, StdSpawn::PipedFork),
         ("spawn-seq", "tokio") => tokio_peer::spawn_seq(n),
         ("spawn-seq", "fdscope") => engine::spawn_seq(n),
-        ("spawn-conc", "std") => raw::spawn_conc(n, false),
-        ("spawn-conc", "std-piped") => raw::spawn_conc(n, true),
+        ("spawn-conc", "std") => raw::spawn_conc(n, StdSpawn::Plain),
+        ("spawn-conc", "std-piped") => raw::spawn_conc(n, StdSpawn::Piped),
+        ("spawn-conc", "std-fork") => raw::spawn_conc(n, StdSpawn::PipedFork),
         ("spawn-conc", "tokio") => tokio_peer::spawn_conc(n),
         ("spawn-conc", "fdscope") => engine::spawn_conc(n),
         ("roundtrip", "std") => raw::roundtrip(n),
