@@ -127,8 +127,24 @@ pub fn spawn_conc(count: u64) -> Result<Metrics, String> {
 }
 
 /// A 16-byte line through `cat` and back, `count` times, via `transport.write`.
-pub fn roundtrip(count: u64) -> Result<Metrics, String> {
-    block_on(async {
+///
+/// `in_task`: the loop runs in a spawned task rather than in `block_on` itself. tokio's
+/// current-thread scheduler polls the I/O driver once more (a zero-timeout
+/// `epoll_wait`) whenever a task wakes the `block_on` future, so the place of the
+/// consumer changes the syscalls per event.
+pub fn roundtrip(count: u64, in_task: bool) -> Result<Metrics, String> {
+    if in_task {
+        return block_on(async move {
+            tokio::spawn(roundtrip_loop(count))
+                .await
+                .map_err(|e| e.to_string())?
+        });
+    }
+    block_on(roundtrip_loop(count))
+}
+
+async fn roundtrip_loop(count: u64) -> Result<Metrics, String> {
+    {
         let Process {
             transport,
             mut events,
@@ -155,7 +171,7 @@ pub fn roundtrip(count: u64) -> Result<Metrics, String> {
         transport.close_stdin().map_err(|e| e.to_string())?;
         drain(&mut events).await;
         Ok(worker::roundtrip_metrics(&latencies))
-    })
+    }
 }
 
 /// Counts what `yes` writes for `duration`, then kills it and drains the rest.

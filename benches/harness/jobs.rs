@@ -53,7 +53,14 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "roundtrip",
-        imps: &["std", "tokio", "fdscope", "twisted", "asyncio"],
+        imps: &[
+            "std",
+            "tokio",
+            "fdscope",
+            "fdscope-task",
+            "twisted",
+            "asyncio",
+        ],
     },
     Workload {
         name: "drain-yes",

@@ -14,6 +14,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("std-fork", "std, 3 pipes, fork"),
     ("tokio", "tokio::process"),
     ("fdscope", "**fdscope lib**"),
+    ("fdscope-task", "fdscope lib, loop in a task"),
     ("run", "**`fdscope run`**"),
     ("console", "**console**"),
     ("twisted", "Twisted"),
