@@ -5,9 +5,7 @@ use super::reader::{describe, Key, Reader, Value};
 use crate::ChildFd;
 use toml::de::DeValue;
 
-/// Highest child fd number accepted; mirrors the engine's limit (`MAX_CHILD_FD` in
-/// `spawn::fdmap`) so a config gets the error at load time, with a line and column.
-pub(crate) const MAX_CHILD_FD: i32 = 4095;
+use crate::spawn::MAX_CHILD_FD;
 
 /// A child fd number written as a table key (`3 = "w"`: TOML keys are strings).
 pub(crate) fn fd_key(reader: &mut Reader, table: &str, key: &Key<'_>) -> Option<i32> {

@@ -143,17 +143,31 @@ fn setup_fds(plan: &mut ExecPlan, status: RawFd) {
     }
 }
 
+/// Highest signal number of the kernel (`_NSIG` on Linux): signals 1..=64.
+const LAST_SIGNAL: libc::c_int = 64;
+
 fn reset_signals(plan: &ExecPlan) {
-    // The parent may ignore signals (SIGPIPE always, SIGINT under nohup…); exec keeps
-    // ignored dispositions, so put every one back to default. Errors (for SIGKILL,
-    // SIGSTOP and libc's internal signals) are expected and harmless.
-    for sig in 1..libc::SIGRTMAX() {
-        // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask.
+    // The parent may ignore signals (SIGPIPE always, SIGINT under nohup, others inherited
+    // from whoever started it); exec keeps ignored dispositions, so put every one back
+    // to default. This goes straight to the kernel: glibc's sigaction refuses the
+    // signals it reserves for itself (32 and 33), which can be inherited as ignored too,
+    // and the last real-time signal (64) counts as well. Errors (SIGKILL, SIGSTOP) are
+    // expected and harmless. An all-zero kernel `struct sigaction` is SIG_DFL with no
+    // flags and an empty mask whatever the architecture's field order; the buffer is
+    // larger than any layout of it.
+    let default_action = [0u64; 8];
+    for sig in 1..=LAST_SIGNAL {
+        // SAFETY: rt_sigaction reads one kernel sigaction from a live, zeroed buffer of
+        // sufficient size; the old action is not asked for; 8 is the kernel's sigset size.
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &action, std::ptr::null_mut());
-        }
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
     }
     // SAFETY: the mask was built (empty) by the parent; the parent blocked all signals
     // around fork, and this lifts that for the new program.
@@ -187,23 +201,15 @@ fn exec(plan: &mut ExecPlan, status: RawFd) -> ! {
     let mut error = libc::ENOENT;
     let mut saw_eacces = false;
     for candidate in &plan.candidates {
-        // SAFETY: argv and envp are NULL-terminated arrays of C strings that live in
-        // `plan`; execve only returns on failure.
-        unsafe {
-            libc::execve(
-                candidate.as_ptr(),
-                plan.argv.ptrs.as_ptr(),
-                plan.envp.ptrs.as_ptr(),
-            )
-        };
-        let mut e = errno();
+        let mut e = execve(
+            candidate.as_ptr(),
+            plan.argv.ptrs.as_ptr(),
+            plan.envp.ptrs.as_ptr(),
+        );
         if e == libc::ENOEXEC {
             // A script without `#!`: run it with /bin/sh, as execvp does.
             plan.sh_argv[1] = candidate.as_ptr();
-            // SAFETY: as above; sh_argv is NULL-terminated and its slot 1 now points
-            // at a live candidate string.
-            unsafe { libc::execve(SH.as_ptr(), plan.sh_argv.as_ptr(), plan.envp.ptrs.as_ptr()) };
-            e = errno();
+            e = execve(SH.as_ptr(), plan.sh_argv.as_ptr(), plan.envp.ptrs.as_ptr());
         }
         match e {
             libc::EACCES => saw_eacces = true,
@@ -219,6 +225,33 @@ fn exec(plan: &mut ExecPlan, status: RawFd) -> ! {
         error = libc::EACCES;
     }
     report(status, Stage::Exec, error)
+}
+
+/// `execve`, retried for a while on ETXTBSY; returns the errno when it fails.
+///
+/// ETXTBSY means some process holds the file open for writing. In a multi-threaded parent
+/// that is often a sibling child forked by another thread just while this thread had a
+/// freshly written script open: the sibling's copy of that fd goes away at its own exec,
+/// microseconds later. Retrying (about a second in all) rides that out.
+fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> i32 {
+    let mut pause_ns: libc::c_long = 1_000_000;
+    for _ in 0..12 {
+        // SAFETY: path, argv and envp are NUL-terminated strings and NULL-terminated
+        // arrays that live in the plan; execve only returns on failure.
+        unsafe { libc::execve(path, argv, envp) };
+        let e = errno();
+        if e != libc::ETXTBSY {
+            return e;
+        }
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: pause_ns,
+        };
+        // SAFETY: nanosleep reads one timespec from the stack; it is async-signal-safe.
+        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+        pause_ns = (pause_ns * 2).min(200_000_000);
+    }
+    libc::ETXTBSY
 }
 
 fn errno() -> i32 {

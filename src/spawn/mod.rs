@@ -13,6 +13,7 @@ mod tasks;
 mod transport;
 
 pub use event::{signal_name, ExitStatus, ProcessEvent};
+pub use fdmap::MAX_CHILD_FD;
 pub use protocol::{drive, run_protocol, spawn_process, ProcessProtocol};
 pub use spec::{ChildFd, ProcessSpec, PtySize};
 pub use start::{spawn, SpawnError};

@@ -37,16 +37,22 @@ pub fn set_size(master: &OwnedFd, rows: u16, cols: u16) -> io::Result<()> {
     Ok(())
 }
 
-/// The terminal's EOF character (VEOF, normally Ctrl-D), read from the pty's settings.
-pub fn eof_char(master: &Mutex<Option<OwnedFd>>) -> u8 {
-    const CTRL_D: u8 = 0x04;
+/// Ctrl-D, the usual EOF character.
+pub const CTRL_D: u8 = 0x04;
+
+/// The terminal's EOF character (VEOF, normally Ctrl-D) and whether the terminal is in
+/// canonical (line-editing) mode, read from the pty's settings.
+pub fn eof_settings(master: &Mutex<Option<OwnedFd>>) -> (u8, bool) {
+    use nix::sys::termios::{tcgetattr, LocalFlags, SpecialCharacterIndices};
     let guard = master
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    guard
-        .as_ref()
-        .and_then(|fd| nix::sys::termios::tcgetattr(fd).ok())
-        .map(|t| t.control_chars[nix::sys::termios::SpecialCharacterIndices::VEOF as usize])
-        .filter(|c| *c != 0)
-        .unwrap_or(CTRL_D)
+    match guard.as_ref().and_then(|fd| tcgetattr(fd).ok()) {
+        Some(t) => {
+            let eof = t.control_chars[SpecialCharacterIndices::VEOF as usize];
+            let eof = if eof == 0 { CTRL_D } else { eof };
+            (eof, t.local_flags.contains(LocalFlags::ICANON))
+        }
+        None => (CTRL_D, true),
+    }
 }

@@ -19,32 +19,32 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
     /// The program could not be executed (missing, not executable, …).
-    #[error("cannot run {program}: {source}")]
+    #[error("cannot run {program}: {error}")]
     Exec {
         /// The program as given.
         program: String,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The working directory could not be entered.
-    #[error("cannot run {program}: cannot change directory to {}: {source}", dir.display())]
+    #[error("cannot run {program}: cannot change directory to {}: {error}", dir.display())]
     Cwd {
         /// The program as given.
         program: String,
         /// The directory.
         dir: PathBuf,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The user or group switch was refused; the child was not run.
-    #[error("cannot run {program}: cannot switch {what}: {source}")]
+    #[error("cannot run {program}: cannot switch {what}: {error}")]
     Identity {
         /// The program as given.
         program: String,
         /// `uid 1000`, `gid 1000` or `supplementary groups`.
         what: String,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// The fd map cannot be used.
     #[error("cannot run {program}: bad fd map: {reason}")]
@@ -55,14 +55,14 @@ pub enum SpawnError {
         reason: String,
     },
     /// Setting up pipes, the pty or the child failed.
-    #[error("cannot run {program}: {what}: {source}")]
+    #[error("cannot run {program}: {what}: {error}")]
     Setup {
         /// The program as given.
         program: String,
         /// The step that failed.
         what: &'static str,
         /// The OS reason.
-        source: io::Error,
+        error: io::Error,
     },
     /// `spawn` was called outside a tokio runtime.
     #[error("cannot run {program}: spawn must be called inside a tokio runtime")]
@@ -77,7 +77,13 @@ pub enum SpawnError {
 /// Synchronous: when it returns `Ok`, the child has exec'd its program; when it returns
 /// `Err`, no child is left behind and no event is produced. Events are produced by
 /// tasks on the current tokio runtime (a current-thread runtime is the fastest choice),
-/// never from inside `spawn`.
+/// never from inside `spawn`. Outside a runtime it returns [`SpawnError::NoRuntime`];
+/// in a runtime built without IO it panics, as tokio's own I/O types do.
+///
+/// If the calling process has SIGPIPE at its default disposition (a Rust binary ignores
+/// it, a C host or a Rust program built to keep the default may not), `spawn` sets it to
+/// ignored: writing to a child that has gone must be an `EPIPE`, not the death of the
+/// whole process. A SIGPIPE handler the program installed is left alone.
 pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     let program = spec.program_display();
     let setup = |what: &'static str| {
@@ -85,12 +91,13 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         move |e: nix::Error| SpawnError::Setup {
             program,
             what,
-            source: e.into(),
+            error: e.into(),
         }
     };
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(SpawnError::NoRuntime { program });
     }
+    ignore_default_sigpipe();
     fdmap::validate(spec).map_err(|reason| SpawnError::FdMap {
         program: program.clone(),
         reason,
@@ -104,7 +111,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         let (master, slave) = pty::open(size).map_err(|e| SpawnError::Setup {
             program: program.clone(),
             what: "openpty",
-            source: e,
+            error: e,
         })?;
         for target in 0..=2 {
             assignments.push(Assignment {
@@ -146,9 +153,9 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     }
 
     let mut plan =
-        build_plan(spec, FdPlan::new(assignments)).map_err(|source| SpawnError::Exec {
+        build_plan(spec, FdPlan::new(assignments)).map_err(|error| SpawnError::Exec {
             program: program.clone(),
-            source,
+            error,
         })?;
     let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
 
@@ -190,7 +197,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         SpawnError::Setup {
             program: program.clone(),
             what: "pidfd_open",
-            source: e,
+            error: e,
         }
     })?;
     let pipes = Pipes {
@@ -203,7 +210,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         SpawnError::Setup {
             program,
             what: "register pipes",
-            source: e,
+            error: e,
         }
     })
 }
@@ -225,6 +232,22 @@ impl ParentEnds {
             self.readers.insert(fd, end);
         } else {
             self.writers.insert(fd, end);
+        }
+    }
+}
+
+/// Makes SIGPIPE ignored if it is at its default (which kills the process).
+fn ignore_default_sigpipe() {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; with a null new action the
+    // first call only reads the current disposition. SIG_IGN runs no code of ours.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_DFL
+        {
+            let mut ignore: libc::sigaction = std::mem::zeroed();
+            ignore.sa_sigaction = libc::SIG_IGN;
+            libc::sigaction(libc::SIGPIPE, &ignore, std::ptr::null_mut());
         }
     }
 }
@@ -255,36 +278,36 @@ fn read_status(status: OwnedFd) -> Option<(i32, i32)> {
     Some((stage, errno))
 }
 
-fn stage_error(spec: &ProcessSpec, stage: i32, source: io::Error) -> SpawnError {
+fn stage_error(spec: &ProcessSpec, stage: i32, error: io::Error) -> SpawnError {
     let program = spec.program_display();
     match Stage::from_code(stage) {
         Some(Stage::Chdir) => SpawnError::Cwd {
             program,
             dir: spec.cwd.clone().unwrap_or_default(),
-            source,
+            error,
         },
-        Some(Stage::Groups) => identity(program, "supplementary groups".into(), source),
-        Some(Stage::Gid) => identity(program, format!("to gid {}", spec.gid.unwrap_or(0)), source),
-        Some(Stage::Uid) => identity(program, format!("to uid {}", spec.uid.unwrap_or(0)), source),
+        Some(Stage::Groups) => identity(program, "supplementary groups".into(), error),
+        Some(Stage::Gid) => identity(program, format!("to gid {}", spec.gid.unwrap_or(0)), error),
+        Some(Stage::Uid) => identity(program, format!("to uid {}", spec.uid.unwrap_or(0)), error),
         Some(Stage::Fds) => SpawnError::Setup {
             program,
             what: "set up the child's fds",
-            source,
+            error,
         },
         Some(Stage::Session) => SpawnError::Setup {
             program,
             what: "make the pty the controlling terminal",
-            source,
+            error,
         },
-        Some(Stage::Exec) | None => SpawnError::Exec { program, source },
+        Some(Stage::Exec) | None => SpawnError::Exec { program, error },
     }
 }
 
-fn identity(program: String, what: String, source: io::Error) -> SpawnError {
+fn identity(program: String, what: String, error: io::Error) -> SpawnError {
     SpawnError::Identity {
         program,
         what,
-        source,
+        error,
     }
 }
 

@@ -115,7 +115,7 @@ pub fn start(
         let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
         let close = Arc::new(Notify::new());
         controls.insert(fd, PipeControl::Reader(close.clone()));
-        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), true)));
+        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), None)));
     }
     for (fd, end) in pipes.writers {
         set_nonblocking(&end)?;
@@ -126,13 +126,14 @@ pub fn start(
             fd,
             sender,
             cmd_rx,
+            live.clone(),
             Some(sink.clone()),
-            true,
+            None,
         )));
     }
     let pty = match pipes.pty_master {
         Some(master) => {
-            // The reader's and writer's dups share one open file: one flag covers both.
+            // One open file description behind all three fds: this covers the dups too.
             set_nonblocking(&master)?;
             let ioctl_fd = master.try_clone()?;
             let write_fd = master.try_clone()?;
@@ -140,16 +141,24 @@ pub fn start(
             let sender = pipe::Sender::from_owned_fd_unchecked(write_fd)?;
             let close = Arc::new(Notify::new());
             let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            let writer_stop = Arc::new(Notify::new());
             to_spawn.push(Box::pin(read_pipe(
                 1,
                 receiver,
                 close.clone(),
                 sink.clone(),
-                false,
+                Some(writer_stop.clone()),
             )));
             // The pty's writer is not counted in `pending`: the master's reader decides
-            // when the pty is gone.
-            to_spawn.push(Box::pin(write_pipe(0, sender, cmd_rx, None, false)));
+            // when the pty is gone, and then stops the writer.
+            to_spawn.push(Box::pin(write_pipe(
+                0,
+                sender,
+                cmd_rx,
+                live.clone(),
+                None,
+                Some(writer_stop),
+            )));
             Some(PtyControl {
                 writer: cmd_tx,
                 reader_close: close,
@@ -158,18 +167,21 @@ pub fn start(
         }
         None => None,
     };
-    let pidfd_for_signals = pidfd.try_clone()?;
-    // SAFETY: an OwnedFd keeps its fd open and unchanged until it is dropped, which only
-    // happens when the AsyncFd owning it is dropped.
-    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }
+    // One pidfd serves both the reaper and signal_process: the reaper's registration
+    // goes when it is done, the fd itself when the last transport clone is dropped.
+    let pidfd = Arc::new(pidfd);
+    // SAFETY: the Arc keeps the fd open and unchanged for as long as the AsyncFd holds
+    // its clone; nothing closes an fd owned by an OwnedFd behind our back.
+    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd.clone(), Interest::READABLE) }
         .map_err(|e| e.into_parts().1)?;
-    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone())));
+    let orphan = ReapOnDrop { pid: Some(pid) };
+    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone(), orphan)));
     for task in to_spawn {
         tokio::spawn(task);
     }
     let shared = Shared {
         pid: pid.as_raw() as u32,
-        pidfd: pidfd_for_signals,
+        pidfd,
         child_fds,
         pipes: controls,
         pty,
@@ -183,8 +195,10 @@ pub fn start(
     ))
 }
 
-/// tokio's pipe wrappers expect a non-blocking fd; a blocking one would stall the whole
-/// runtime on the first read or write that cannot complete.
+/// Puts the parent's end of a pipe (or the pty master) in non-blocking mode, as tokio's
+/// `from_owned_fd_unchecked` requires: on a blocking fd, the `try_read`/`try_write` after a
+/// readiness event would block the whole runtime thread once the pipe is empty (or full).
+/// Only the parent's open file description changes; the child's end stays blocking.
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
@@ -193,12 +207,16 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 }
 
 /// Reads one pipe to EOF (or until closed by the transport) and reports each chunk.
+///
+/// For the pty master, `pty_writer` is set: the master's end (EIO once every slave fd is
+/// closed) is the end of the terminal, reported without `child_connection_lost`; fd 0 is
+/// marked closed before `process_ended` can go out, and the master's writer is stopped.
 async fn read_pipe(
     fd: i32,
     receiver: pipe::Receiver,
     close: Arc<Notify>,
     sink: Sink,
-    report_lost: bool,
+    pty_writer: Option<Arc<Notify>>,
 ) {
     let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
     'outer: loop {
@@ -216,8 +234,14 @@ async fn read_pipe(
                 Ok(0) => break 'outer,
                 Ok(_) => {
                     let data: Bytes = buf.split().freeze();
-                    sink.send(ProcessEvent::ChildDataReceived { fd, data })
-                        .await;
+                    // A flood may never leave the pipe empty, and a slow consumer may keep
+                    // the send waiting: a close must win either way (the chunk is dropped,
+                    // as closing a read pipe discards unread data).
+                    tokio::select! {
+                        biased;
+                        _ = close.notified() => break 'outer,
+                        _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -228,19 +252,38 @@ async fn read_pipe(
         }
     }
     drop(receiver);
-    sink.lost(fd, report_lost).await;
+    if let Some(writer) = &pty_writer {
+        let mut live = lock(&sink.live);
+        live.closed.insert(0);
+        live.queued.remove(&0);
+        drop(live);
+        writer.notify_one();
+    }
+    sink.lost(fd, pty_writer.is_none()).await;
     sink.finish().await;
 }
 
 /// Writes queued data to one pipe as the child reads; closes it on request (after the
 /// queue drains) or reports it lost as soon as the child's end is gone.
+///
+/// `sink` is `None` for the pty master's writer: it keeps the transport's byte count and
+/// closed state up to date like any writer, but sends no event and is not waited for;
+/// it stops when `stop` is notified (the master's reader saw the terminal go away).
 async fn write_pipe(
     fd: i32,
     sender: pipe::Sender,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
+    live: Arc<Mutex<LiveState>>,
     sink: Option<Sink>,
-    report_lost: bool,
+    stop: Option<Arc<Notify>>,
 ) {
+    let stopped = async {
+        match &stop {
+            Some(stop) => stop.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
     let mut queue: VecDeque<Bytes> = VecDeque::new();
     let mut closing = false;
     loop {
@@ -257,17 +300,15 @@ async fn write_pipe(
                 },
                 // EPOLLERR on a pipe's write end: the child's read end is gone.
                 _ = sender.ready(Interest::ERROR) => break,
+                _ = &mut stopped => break,
             }
             continue;
         }
         match sender.try_write(queue.front().map(|b| &b[..]).unwrap_or_default()) {
             Ok(n) => {
                 advance(&mut queue, n);
-                if let Some(sink) = &sink {
-                    let mut live = lock(&sink.live);
-                    if let Some(q) = live.queued.get_mut(&fd) {
-                        *q = q.saturating_sub(n);
-                    }
+                if let Some(q) = lock(&live).queued.get_mut(&fd) {
+                    *q = q.saturating_sub(n);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -282,6 +323,7 @@ async fn write_pipe(
                         Ok(_) => {}
                         Err(_) => break,
                     },
+                    _ = &mut stopped => break,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -290,9 +332,16 @@ async fn write_pipe(
         }
     }
     drop(sender);
-    if let Some(sink) = sink {
-        sink.lost(fd, report_lost).await;
-        sink.finish().await;
+    match sink {
+        Some(sink) => {
+            sink.lost(fd, true).await;
+            sink.finish().await;
+        }
+        None => {
+            let mut live = lock(&live);
+            live.closed.insert(fd);
+            live.queued.remove(&fd);
+        }
     }
 }
 
@@ -315,19 +364,20 @@ fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {
 }
 
 /// Waits for the child to exit, reaps it, and reports `process_exited`.
-async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
+///
+/// `orphan` is made by the caller, not in here: a task that never ran is dropped without
+/// its body ever starting, and the guard must be dropped (and reap) in that case too.
+async fn reap(pid: Pid, pidfd: AsyncFd<Arc<OwnedFd>>, sink: Sink, mut orphan: ReapOnDrop) {
     let status = loop {
-        let waited = match pidfd.readable().await {
-            Ok(mut guard) => {
-                let waited = waitpid(pid, Some(WaitPidFlag::WNOHANG));
-                if matches!(waited, Ok(WaitStatus::StillAlive)) {
-                    guard.clear_ready();
-                }
-                waited
-            }
-            // The runtime is shutting down: reap synchronously rather than leave a zombie.
-            Err(_) => waitpid(pid, None),
+        let Ok(mut guard) = pidfd.readable().await else {
+            // The runtime is shutting down: nobody will see events any more, and blocking
+            // here could hold the runtime for as long as the child lives.
+            return;
         };
+        let waited = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+        if matches!(waited, Ok(WaitStatus::StillAlive)) {
+            guard.clear_ready();
+        }
         match waited {
             Ok(WaitStatus::Exited(_, code)) => break ExitStatus::from_code(code),
             Ok(WaitStatus::Signaled(_, signal, _)) => break ExitStatus::from_signal(signal as i32),
@@ -342,6 +392,10 @@ async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
             }
         }
     };
+    orphan.pid = None;
+    // Deregister before the events go out: once the consumer sees process_ended, the
+    // engine holds nothing of this child but what the transport owns.
+    drop(pidfd);
     lock(&sink.live).reaped = true;
     *sink
         .status
@@ -349,4 +403,25 @@ async fn reap(pid: Pid, pidfd: AsyncFd<OwnedFd>, sink: Sink) {
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(status);
     sink.send(ProcessEvent::ProcessExited { status }).await;
     sink.finish().await;
+}
+
+/// Reaps the child if the reaper task ends without doing so: when the runtime shuts down
+/// while the child runs, its tasks are dropped, and without this the child would stay a
+/// zombie for the rest of the parent's life. A child still running is waited for by a
+/// small thread of its own (the child is not killed: dropping a runtime is not a signal).
+struct ReapOnDrop {
+    /// `None` once reaped.
+    pid: Option<Pid>,
+}
+
+impl Drop for ReapOnDrop {
+    fn drop(&mut self) {
+        let Some(pid) = self.pid else { return };
+        if let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            let _ = std::thread::Builder::new()
+                .name("fdscope-reaper".into())
+                .stack_size(64 * 1024)
+                .spawn(move || while let Err(nix::Error::EINTR) = waitpid(pid, None) {});
+        }
+    }
 }

@@ -75,14 +75,20 @@ pub(crate) struct LiveState {
     pub reaped: bool,
     /// Pipes (child fd numbers) that are gone.
     pub closed: std::collections::BTreeSet<i32>,
+    /// Write pipes asked to close: their queue still drains, but no new write is taken
+    /// (it would land behind the close and be dropped).
+    pub closing: std::collections::BTreeSet<i32>,
     /// Bytes queued per write pipe and not yet written.
     pub queued: BTreeMap<i32, usize>,
+    /// Pty only: the last byte typed did not end a line, so the terminal holds a partial
+    /// line and one EOF character would only hand that line to the reader.
+    pub pty_mid_line: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub pid: u32,
-    pub pidfd: OwnedFd,
+    pub pidfd: Arc<OwnedFd>,
     pub child_fds: BTreeMap<i32, ChildFd>,
     pub pipes: BTreeMap<i32, PipeControl>,
     /// With a pty: the master's writer (fd 0), its reader (fd 1), and a dup for ioctls.
@@ -166,26 +172,29 @@ impl ProcessTransport {
     pub fn write_to_child(&self, fd: i32, data: impl Into<Bytes>) -> Result<(), TransportError> {
         let data = data.into();
         let writer = self.writer(fd)?;
-        {
-            let mut live = lock(&self.shared.live);
-            if live.closed.contains(&fd) {
-                return Err(TransportError::Closed(fd));
-            }
-            let queued = live.queued.entry(fd).or_default();
-            if *queued + data.len() > WRITE_QUEUE_LIMIT {
-                return Err(TransportError::QueueFull {
-                    fd,
-                    limit: WRITE_QUEUE_LIMIT,
-                });
-            }
-            *queued += data.len();
+        // The lock is held across the send so a concurrent close cannot slip in between
+        // the check and the queueing (the data would then follow the close and be lost).
+        let mut live = lock(&self.shared.live);
+        if live.closed.contains(&fd) || live.closing.contains(&fd) {
+            return Err(TransportError::Closed(fd));
+        }
+        let queued = live.queued.get(&fd).copied().unwrap_or(0);
+        if queued + data.len() > WRITE_QUEUE_LIMIT {
+            return Err(TransportError::QueueFull {
+                fd,
+                limit: WRITE_QUEUE_LIMIT,
+            });
         }
         let len = data.len();
-        writer.send(WriteCommand::Data(data)).map_err(|_| {
-            let mut live = lock(&self.shared.live);
-            *live.queued.entry(fd).or_default() -= len;
-            TransportError::Closed(fd)
-        })
+        let last = data.last().copied();
+        writer
+            .send(WriteCommand::Data(data))
+            .map_err(|_| TransportError::Closed(fd))?;
+        *live.queued.entry(fd).or_default() += len;
+        if let (Some(last), true, 0) = (last, self.is_pty(), fd) {
+            live.pty_mid_line = !matches!(last, b'\n' | b'\r' | pty::CTRL_D);
+        }
+        Ok(())
     }
 
     fn writer(&self, fd: i32) -> Result<&mpsc::UnboundedSender<WriteCommand>, TransportError> {
@@ -200,28 +209,38 @@ impl ProcessTransport {
     ///
     /// A write pipe is closed after its queued bytes are written (the child sees EOF);
     /// a read pipe is closed at once, unread data discarded (the child's next write
-    /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character.
+    /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character
+    /// (twice after a partial line, so a canonical-mode reader sees the end of input).
     pub fn close_child_fd(&self, fd: i32) -> Result<(), TransportError> {
         if let (Some(pty), 0) = (&self.shared.pty, fd) {
-            let eof = pty::eof_char(&pty.master);
-            return pty
-                .writer
-                .send(WriteCommand::Data(Bytes::from(vec![eof])))
-                .map_err(|_| TransportError::Closed(0));
-        }
-        {
-            // Closed from the caller's point of view at once: later writes are refused
-            // rather than queued behind the close and silently dropped.
+            let (eof, canonical) = pty::eof_settings(&pty.master);
             let mut live = lock(&self.shared.live);
-            if self.shared.pipes.contains_key(&fd) && !live.closed.insert(fd) {
-                return Err(TransportError::Closed(fd));
+            if live.closed.contains(&0) {
+                return Err(TransportError::Closed(0));
             }
+            // After a partial line the first EOF character only ends that line; the
+            // second one is the end of input (what a person would type).
+            let count = if canonical && live.pty_mid_line { 2 } else { 1 };
+            pty.writer
+                .send(WriteCommand::Data(Bytes::from(vec![eof; count])))
+                .map_err(|_| TransportError::Closed(0))?;
+            *live.queued.entry(0).or_default() += count;
+            live.pty_mid_line = false;
+            return Ok(());
+        }
+        let mut live = lock(&self.shared.live);
+        if live.closed.contains(&fd) || live.closing.contains(&fd) {
+            return Err(TransportError::Closed(fd));
         }
         match self.shared.pipes.get(&fd) {
-            Some(PipeControl::Writer(tx)) => tx
-                .send(WriteCommand::Close)
-                .map_err(|_| TransportError::Closed(fd)),
+            Some(PipeControl::Writer(tx)) => {
+                tx.send(WriteCommand::Close)
+                    .map_err(|_| TransportError::Closed(fd))?;
+                live.closing.insert(fd);
+                Ok(())
+            }
             Some(PipeControl::Reader(close)) => {
+                live.closing.insert(fd);
                 close.notify_one();
                 Ok(())
             }

@@ -1,5 +1,56 @@
-//! Stand-in for the interactive console (the real one lands from the `tui` branch).
-/// Runs the console.
-pub fn run(_config: crate::config::Config, _start: Vec<String>) -> anyhow::Result<i32> {
-    anyhow::bail!("the interactive console is not built yet; try `fdscope run --help`")
+//! The interactive console: configured commands in a list, one pane per child fd, a real
+//! terminal emulator for pty children, an input line for any writable fd, the timeline of
+//! events, signals and closes from menus.
+//!
+//! Split the Elm way: [`model`] (state), [`update`] (the only code that changes it, from
+//! messages and [`action::Action`]s), [`view`] (draws it, no I/O); [`keys`] is the key
+//! table that drives both dispatch and the help; children reach the UI only as
+//! [`model::Msg`]s; [`runner`] is the loop and [`terminal`] owns the screen and fds 0–2.
+
+#![warn(missing_docs)]
+
+pub mod action;
+pub mod ansi;
+pub mod guard;
+pub mod instance;
+pub mod keyenc;
+pub mod keys;
+pub mod layout;
+pub mod log;
+pub mod model;
+pub mod ops;
+pub mod pane;
+pub mod runner;
+pub mod terminal;
+pub mod timeline;
+pub mod update;
+pub mod view;
+mod view_overlay;
+pub mod view_pane;
+
+/// Runs the console for `config`, starting the commands named in `start` (and every
+/// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
+/// and fds 0–2 on every way out. Returns the exit code.
+pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
+    for name in &start {
+        if !config.commands.iter().any(|c| &c.name == name) {
+            anyhow::bail!("--start {name}: no command of that name in the config");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    terminal::install_panic_hook();
+    let console = match terminal::setup() {
+        Ok(console) => console,
+        Err(e) => {
+            terminal::restore();
+            return Err(e.into());
+        }
+    };
+    let result = runtime.block_on(runner::run_loop(config, start, console));
+    terminal::restore();
+    // Children that ignored everything were sent KILL; do not wait for their tasks.
+    runtime.shutdown_background();
+    result
 }

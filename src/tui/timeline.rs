@@ -1,0 +1,156 @@
+//! The timeline of one instance: every event in arrival order with its time since the
+//! spawn, and the transcript saved from it as JSON lines.
+//!
+//! Bounded: at most [`MAX_ENTRIES`] entries (the oldest go first, counted), and at most
+//! [`MAX_DATA`] bytes of chunk data (older chunks keep their length, lose their bytes).
+//! Chunk data is copied: a `Bytes` from the engine is a slice of a large shared read buffer,
+//! and keeping it would keep the whole buffer alive.
+
+use crate::ProcessEvent;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// Entries kept per instance.
+pub const MAX_ENTRIES: usize = 20_000;
+/// Chunk bytes kept per instance for the transcript.
+pub const MAX_DATA: usize = 16 * 1024 * 1024;
+
+/// One event as it arrived.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Time since the spawn.
+    pub at: Duration,
+    /// The event; for chunks, `data` holds the kept bytes (empty once dropped).
+    pub event: ProcessEvent,
+    /// For chunks: the real length.
+    pub len: usize,
+    /// For chunks: false once the bytes were dropped to stay in budget.
+    pub has_data: bool,
+}
+
+/// The events of one instance.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// The entries, oldest first.
+    pub entries: VecDeque<Entry>,
+    /// Entries dropped from the front.
+    pub dropped: u64,
+    data_bytes: usize,
+    /// Index of the oldest entry that may still hold data.
+    data_from: usize,
+}
+
+impl Timeline {
+    /// Records an event.
+    pub fn push(&mut self, at: Duration, event: &ProcessEvent) {
+        let (event, len) = match event {
+            ProcessEvent::ChildDataReceived { fd, data } => (
+                ProcessEvent::ChildDataReceived {
+                    fd: *fd,
+                    data: Bytes::copy_from_slice(data),
+                },
+                data.len(),
+            ),
+            other => (other.clone(), 0),
+        };
+        self.data_bytes += len;
+        self.entries.push_back(Entry {
+            at,
+            event,
+            len,
+            has_data: true,
+        });
+        if self.entries.len() > MAX_ENTRIES {
+            if let Some(old) = self.entries.pop_front() {
+                self.data_bytes -= data_len(&old);
+                self.dropped += 1;
+                self.data_from = self.data_from.saturating_sub(1);
+            }
+        }
+        while self.data_bytes > MAX_DATA && self.data_from < self.entries.len() {
+            let entry = &mut self.entries[self.data_from];
+            self.data_bytes -= data_len(entry);
+            if let ProcessEvent::ChildDataReceived { data, .. } = &mut entry.event {
+                if !data.is_empty() {
+                    *data = Bytes::new();
+                    entry.has_data = false;
+                }
+            }
+            self.data_from += 1;
+        }
+    }
+
+    /// Number of entries kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Writes the transcript to `path`, one JSON object per line (DESIGN.md's format).
+    pub fn save(&self, path: &Path, name: &str) -> std::io::Result<usize> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for entry in &self.entries {
+            writeln!(out, "{}", json_line(entry, name))?;
+        }
+        out.flush()?;
+        Ok(self.entries.len())
+    }
+}
+
+fn data_len(entry: &Entry) -> usize {
+    match &entry.event {
+        ProcessEvent::ChildDataReceived { data, .. } => data.len(),
+        _ => 0,
+    }
+}
+
+/// One transcript line. Chunks whose bytes were dropped keep their `len`, without `data`.
+pub fn json_line(entry: &Entry, name: &str) -> String {
+    let line = crate::transcript::json_line(entry.at, &entry.event, Some(name), entry.has_data);
+    if entry.has_data {
+        return line;
+    }
+    // The transcript writer counts the bytes it was given; put back the real length.
+    match serde_json::from_str::<serde_json::Value>(&line) {
+        Ok(mut value) => {
+            if value.get("len").is_some() {
+                value["len"] = entry.len.into();
+            }
+            value.to_string()
+        }
+        Err(_) => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_and_data_are_bounded_and_lengths_survive() {
+        let mut t = Timeline::default();
+        let chunk = Bytes::from(vec![b'y'; 1024 * 1024]);
+        for i in 0..40 {
+            t.push(
+                Duration::from_millis(i),
+                &ProcessEvent::ChildDataReceived {
+                    fd: 1,
+                    data: chunk.clone(),
+                },
+            );
+        }
+        assert!(t.data_bytes <= MAX_DATA);
+        assert!(!t.entries[0].has_data);
+        assert!(t.entries[39].has_data);
+        let line = json_line(&t.entries[0], "yes");
+        assert!(line.contains("\"len\":1048576"), "{line}");
+        assert!(!line.contains("\"data\""), "{line}");
+    }
+}

@@ -1,0 +1,342 @@
+//! `view`: draws the model. No I/O and no changes: the same model gives the same screen
+//! (the clock is passed in).
+
+use super::action::Mode;
+use super::keys;
+use super::layout::{self, Areas};
+use super::model::{App, Instance, Row, RunState};
+use super::pane::PaneKind;
+use super::view_overlay;
+use super::view_pane;
+use crate::spawn::signal_name;
+use crate::{ExitStatus, ProcessEvent};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
+use ratatui::Frame;
+use std::time::{Duration, Instant};
+
+const DIM: Style = Style::new().fg(Color::DarkGray);
+
+/// Draws the whole console as of `now`.
+pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
+    let panes = app.visible_panes();
+    let kinds: Vec<PaneKind> = panes.iter().map(|p| app.pane(*p).kind).collect();
+    let focused = app.pane.min(panes.len().saturating_sub(1));
+    let zoom = app.zoom.then_some(focused);
+    let areas = layout::areas(frame.area(), &kinds, zoom, app.show_timeline);
+    draw_list(frame, app, areas.list, now);
+    draw_header(frame, app, areas.header, now);
+    for (i, (p, rect)) in panes.iter().zip(&areas.panes).enumerate() {
+        let typing = app.mode == Mode::Pty && app.pane(*p).kind == PaneKind::Pty;
+        view_pane::draw(frame, app.pane(*p), *rect, i == focused, typing);
+    }
+    if panes.is_empty() {
+        let text = match app.current_row() {
+            Row::Command(_) => "not started yet: Enter starts it",
+            _ => "",
+        };
+        let rect = layout_right(&areas);
+        frame.render_widget(Paragraph::new(text).style(DIM), rect);
+    }
+    if let Some(rect) = areas.timeline {
+        draw_timeline(frame, app, rect);
+    }
+    draw_input(frame, app, areas.input);
+    draw_hint(frame, app, areas.hint);
+    match app.mode {
+        Mode::Help => view_overlay::help(frame),
+        Mode::Menu => {
+            if let Some(menu) = &app.menu {
+                view_overlay::menu(frame, menu);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn layout_right(areas: &Areas) -> Rect {
+    let top = areas.header.y + areas.header.height;
+    Rect::new(
+        areas.header.x + 1,
+        top,
+        areas.header.width.saturating_sub(1),
+        1,
+    )
+}
+
+/// `running`, `exited 3`, `ended 0`, `killed by SIGTERM`, `failed`, and its colour.
+pub fn state_label(state: &RunState) -> (String, Style) {
+    let status = |what: &str, s: &ExitStatus| match (s.exit_code(), s.signal()) {
+        (Some(0), _) => (format!("{what} 0"), Style::default()),
+        (Some(code), _) => (
+            format!("{what} {code}"),
+            Style::default().fg(Color::LightRed),
+        ),
+        (None, Some(sig)) => (
+            format!("{what} by {}", signal_name(sig)),
+            Style::default().fg(Color::LightMagenta),
+        ),
+        _ => (what.to_string(), Style::default()),
+    };
+    match state {
+        RunState::Running => ("running".into(), Style::default().fg(Color::LightGreen)),
+        RunState::Exited(s) => {
+            let (text, style) = status("exited", s);
+            (text, style.add_modifier(Modifier::ITALIC))
+        }
+        RunState::Ended(s) if s.signal().is_some() => status("killed", s),
+        RunState::Ended(s) => status("ended", s),
+        RunState::Failed(_) => ("failed".into(), Style::default().fg(Color::LightRed)),
+    }
+}
+
+/// `0.4s`, `12.0s`, `3m07s`, `2h05m`.
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{:.1}s", d.as_secs_f64()),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn instance_line(inst: &Instance, now: Instant) -> Line<'static> {
+    let (state, style) = state_label(&inst.state);
+    let pid = inst.pid.map_or("-".into(), |p| p.to_string());
+    Line::from(vec![
+        Span::raw(format!("  #{} ", inst.id)),
+        Span::styled(format!("{pid} "), DIM),
+        Span::styled(state, style),
+        Span::styled(format!(" {}", elapsed(inst.elapsed(now))), DIM),
+    ])
+}
+
+fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
+    let items: Vec<ListItem> = app
+        .rows()
+        .into_iter()
+        .map(|row| match row {
+            Row::Console => ListItem::new(Line::styled("⌂ console fds 0-2", DIM)),
+            Row::Command(ci) => {
+                let cmd = &app.commands[ci];
+                let pty = if cmd.spec.pty.is_some() { " ⌨" } else { "" };
+                ListItem::new(Line::from(vec![
+                    Span::styled(
+                        format!("▸ {}", cmd.name),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(pty, DIM),
+                ]))
+            }
+            Row::Instance(ii) => ListItem::new(instance_line(&app.instances[ii], now)),
+        })
+        .collect();
+    let focused = matches!(app.mode, Mode::Normal | Mode::Menu | Mode::Help);
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" fdscope ")
+                .border_style(if focused { Style::default() } else { DIM }),
+        )
+        .highlight_style(
+            Style::default()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD),
+        );
+    let mut state = ListState::default().with_selected(Some(app.row));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
+    let lines = match app.selected_instance() {
+        Some(ii) => {
+            let inst = &app.instances[ii];
+            let cmd = &app.commands[inst.command];
+            let (state, style) = state_label(&inst.state);
+            let mut first = vec![
+                Span::styled(format!(" {} #{}", inst.name, inst.id), Style::default().add_modifier(Modifier::BOLD)),
+                Span::raw(format!("  pid {}  ", inst.pid.map_or("-".into(), |p| p.to_string()))),
+                Span::styled(state, style),
+                Span::styled(format!("  {}", elapsed(inst.elapsed(now))), DIM),
+            ];
+            if let (Some(x), Some(e)) = (inst.exited_at, inst.ended_at) {
+                first.push(Span::styled(
+                    format!("  exited +{:.1}ms, ended +{:.1}ms", ms(x), ms(e)),
+                    DIM,
+                ));
+            }
+            let argv: Vec<String> = cmd
+                .spec
+                .argv()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let mut second = format!(" $ {}", argv.join(" "));
+            if let RunState::Failed(why) = &inst.state {
+                second = format!(" {why}");
+            }
+            for note in &inst.notes {
+                second.push_str(&format!("  · {note}"));
+            }
+            vec![Line::from(first), Line::styled(second, DIM)]
+        }
+        None if app.current_row() == Row::Console => vec![
+            Line::styled(" console", Style::default().add_modifier(Modifier::BOLD)),
+            Line::styled(" what children mapped onto the console's fds 1 and 2 wrote; input goes to its fd 0", DIM),
+        ],
+        None => match app.selected_command() {
+            Some(ci) => {
+                let cmd = &app.commands[ci];
+                vec![
+                    Line::styled(format!(" {}", cmd.name), Style::default().add_modifier(Modifier::BOLD)),
+                    Line::styled(format!(" {}", cmd.description.clone().unwrap_or_default()), DIM),
+                ]
+            }
+            None => Vec::new(),
+        },
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One timeline row: `+1.234ms  fd 1  child_data_received  24 B  "text…"`.
+pub fn timeline_line(at: Duration, event: &ProcessEvent, len: usize) -> Line<'static> {
+    let fd = event.fd().map_or("    ".into(), |fd| format!("fd {fd:<2}"));
+    let (detail, style) = match event {
+        ProcessEvent::ConnectionMade { pid } => {
+            (format!("pid {pid}"), Style::default().fg(Color::LightGreen))
+        }
+        ProcessEvent::ChildDataReceived { data, .. } => {
+            let mut text = crate::escape::escape(&data[..data.len().min(60)]);
+            text.truncate(60);
+            (format!("{len} B  \"{text}\""), Style::default())
+        }
+        ProcessEvent::ChildConnectionLost { .. } => {
+            (String::new(), Style::default().fg(Color::Yellow))
+        }
+        ProcessEvent::ProcessExited { status } | ProcessEvent::ProcessEnded { status } => {
+            (status.to_string(), Style::default().fg(Color::LightMagenta))
+        }
+    };
+    Line::from(vec![
+        Span::styled(format!("{:>10.3}ms ", ms(at)), DIM),
+        Span::raw(format!("{fd} ")),
+        Span::styled(format!("{:<21} ", event.name()), style),
+        Span::raw(detail),
+    ])
+}
+
+fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
+    let block = Block::default().borders(Borders::TOP).border_style(DIM);
+    let Some(ii) = app.selected_instance() else {
+        frame.render_widget(block.title(" timeline "), area);
+        return;
+    };
+    let t = &app.instances[ii].timeline;
+    let title = format!(
+        " timeline · {} events{} ",
+        t.len() as u64 + t.dropped,
+        if t.dropped > 0 {
+            format!(" ({} oldest dropped)", t.dropped)
+        } else {
+            String::new()
+        }
+    );
+    let rows = area.height.saturating_sub(1) as usize;
+    let lines: Vec<Line> = t
+        .entries
+        .iter()
+        .skip(t.len().saturating_sub(rows))
+        .map(|e| timeline_line(e.at, &e.event, e.len))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block.title(title)), area);
+}
+
+fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
+    let active = app.mode == Mode::Input;
+    let target = app.target();
+    let target_name = match (app.selected_instance(), target) {
+        (_, None) => "no writable fd".to_string(),
+        (_, Some(-1)) => "console fd 0".to_string(),
+        (Some(ii), Some(fd)) => {
+            let inst = &app.instances[ii];
+            let pane = inst.panes.iter().find(|p| p.fd == fd);
+            match pane {
+                Some(p) if p.kind == PaneKind::Pty => "pty".into(),
+                Some(p) => format!(
+                    "fd {fd} {}{}",
+                    p.role,
+                    if p.closed { " (closed)" } else { "" }
+                ),
+                None => format!("fd {fd}"),
+            }
+        }
+        (None, Some(fd)) => format!("fd {fd}"),
+    };
+    if app.mode == Mode::Search {
+        let block = Block::default().borders(Borders::ALL).title(" search ");
+        frame.render_widget(
+            Paragraph::new(format!("/{}▏", app.search)).block(block),
+            area,
+        );
+        return;
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if active {
+            Style::default().fg(Color::LightCyan)
+        } else {
+            DIM
+        })
+        .title(format!(" → {target_name} "));
+    if active {
+        let mut input = app.input.clone();
+        input.set_block(block);
+        frame.render_widget(&input, area);
+    } else {
+        let text = app.input.lines().join("");
+        frame.render_widget(Paragraph::new(Line::styled(text, DIM)).block(block), area);
+    }
+}
+
+fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
+    let mode = if app.mode == Mode::Pty && app.chord {
+        Mode::Pty
+    } else {
+        app.mode
+    };
+    let mut spans = Vec::new();
+    if app.mode == Mode::Pty {
+        spans.push(Span::styled(
+            " PTY ",
+            Style::default().bg(Color::Green).fg(Color::Black),
+        ));
+    }
+    for (key, what) in keys::hint(mode) {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::default().fg(Color::LightCyan),
+        ));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    if app.chord {
+        spans.push(Span::styled(
+            "  Ctrl-A… Esc leaves",
+            Style::default().fg(Color::Yellow),
+        ));
+    }
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let room = (area.width as usize).saturating_sub(used + 2);
+    if !app.status.is_empty() && room > 4 {
+        let status: String = app.status.chars().take(room).collect();
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(status, Style::default().fg(Color::Yellow)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
