@@ -4,6 +4,7 @@
 //! - memory: VmRSS sampled every 50 ms and VmHWM at the end of the window;
 //! - drain rate: how many bytes `yes` managed to write (`wchar` in `/proc/<yes>/io`);
 //!   `yes` only writes as fast as the console empties its pipe;
+//! - CPU: the console's user + system time over the window (100 = one core busy);
 //! - frames: every ratatui `Terminal::draw` ends by hiding or showing the cursor, so the
 //!   count of `ESC[?25l` / `ESC[?25h` in the output is the count of frames drawn;
 //! - key to screen: `?` is typed and the time is taken until the end of the first frame
@@ -31,13 +32,18 @@ pub enum NotMeasured {
     Failed(String),
 }
 
-const CONFIG: &str = r#"# written by the fdscope benchmark harness
-[[command]]
-name = "flood"
-program = "yes"
-args = ["yes"]
-autostart = true
-"#;
+/// The one configured command: `yes` (the flood) or `sleep` (an idle console, for
+/// comparison), started at launch.
+fn config_text(program: &str, args: &[&str]) -> String {
+    let argv: Vec<String> = std::iter::once(program)
+        .chain(args.iter().copied())
+        .map(|a| format!("{a:?}"))
+        .collect();
+    format!(
+        "# written by the fdscope benchmark harness\n[[command]]\nname = \"bench\"\nprogram = \"{program}\"\nargs = [{}]\nautostart = true\n",
+        argv.join(", ")
+    )
+}
 
 const ROWS: u16 = 40;
 const COLS: u16 = 140;
@@ -177,6 +183,18 @@ fn find_child(parent: u32, comm: &str) -> Option<u32> {
     None
 }
 
+/// User plus system CPU time of `pid` so far, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // Fields after the command name start at field 3 (state); utime and stime are 14, 15.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
+}
+
 fn screen_text(screen: &Mutex<Screen>) -> String {
     procs::tail(&screen.lock().unwrap().parser.screen().contents(), 300)
 }
@@ -217,8 +235,9 @@ fn probe(screen: &Mutex<Screen>, keyboard: &mut File, key: &[u8], opening: bool)
     None
 }
 
-/// Runs `bin --config <yes, autostart>` on a pty for `window` (after a short warm-up).
-pub fn measure(bin: &Path, window: Duration) -> Result<Metrics, NotMeasured> {
+/// Runs `bin --config <yes (or sleep when not `flood`), autostart>` on a pty for
+/// `window` (after a short warm-up).
+pub fn measure(bin: &Path, window: Duration, flood: bool) -> Result<Metrics, NotMeasured> {
     let failed = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| NotMeasured::Failed(format!("{what}: {e}"))
@@ -231,7 +250,12 @@ pub fn measure(bin: &Path, window: Duration) -> Result<Metrics, NotMeasured> {
     }
     let dir = tempfile::tempdir().map_err(failed("tempdir"))?;
     let config = dir.path().join("flood.toml");
-    std::fs::write(&config, CONFIG).map_err(failed("write config"))?;
+    let text = if flood {
+        config_text("yes", &[])
+    } else {
+        config_text("sleep", &["600"])
+    };
+    std::fs::write(&config, text).map_err(failed("write config"))?;
     let size = Winsize {
         ws_row: ROWS,
         ws_col: COLS,
@@ -291,7 +315,8 @@ pub fn measure(bin: &Path, window: Duration) -> Result<Metrics, NotMeasured> {
         std::thread::spawn(move || read_screen(reader_file, answer_file, screen))
     };
 
-    let result = drive(pid, &screen, &mut keyboard, window);
+    let child_name = if flood { "yes" } else { "sleep" };
+    let result = drive(pid, child_name, &screen, &mut keyboard, window);
 
     // Quit as a user would; then make sure, and reap.
     let _ = keyboard.write_all(b"q");
@@ -315,6 +340,7 @@ pub fn measure(bin: &Path, window: Duration) -> Result<Metrics, NotMeasured> {
 
 fn drive(
     pid: u32,
+    child_name: &str,
     screen: &Mutex<Screen>,
     keyboard: &mut File,
     window: Duration,
@@ -334,15 +360,15 @@ fn drive(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    // 2. It started `yes` (autostart).
+    // 2. It started the command (autostart).
     let deadline = Instant::now() + Duration::from_secs(5);
     let yes = loop {
-        if let Some(yes) = find_child(pid, "yes") {
+        if let Some(yes) = find_child(pid, child_name) {
             break yes;
         }
         if gone(screen) || Instant::now() > deadline {
             return Err(NotMeasured::Pending(format!(
-                "no `yes` child started from an autostart command (screen: {:?})",
+                "no `{child_name}` child started from an autostart command (screen: {:?})",
                 screen_text(screen)
             )));
         }
@@ -355,6 +381,7 @@ fn drive(
     let t0 = Instant::now();
     let w0 = proc_field(&yes_io, "wchar");
     let f0 = screen.lock().unwrap().frames;
+    let c0 = cpu_seconds(pid);
     let mut rss_kib = 0u64;
     let mut keys = Vec::new();
     let mut misses = 0u32;
@@ -385,6 +412,7 @@ fn drive(
     let elapsed = t0.elapsed().as_secs_f64();
     let w1 = proc_field(&yes_io, "wchar");
     let f1 = screen.lock().unwrap().frames;
+    let c1 = cpu_seconds(pid);
     rss_kib = rss_kib.max(proc_field(&status_path, "VmHWM").unwrap_or(0));
 
     let mut m = Metrics::new();
@@ -392,6 +420,9 @@ fn drive(
     m.insert("fps".into(), (f1 - f0) as f64 / elapsed);
     if let (Some(w0), Some(w1)) = (w0, w1) {
         m.insert("mib_s".into(), (w1 - w0) as f64 / MIB / elapsed);
+    }
+    if let (Some(c0), Some(c1)) = (c0, c1) {
+        m.insert("cpu_pct".into(), 100.0 * (c1 - c0) / elapsed);
     }
     m.insert("key_misses".into(), f64::from(misses));
     if !keys.is_empty() {

@@ -64,7 +64,7 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "drain-yes",
-        imps: &["std", "fdscope", "console"],
+        imps: &["std", "fdscope", "console", "console-idle"],
     },
 ];
 
@@ -268,11 +268,19 @@ fn run_one(settings: &Settings, workload: &str, imp: &str) -> Outcome {
             measured(&mut cmd, settings)
         }
         "run" => headless(settings, n),
-        "console" => match console::measure(&settings.fdscope, settings.sizes.console) {
-            Ok(m) => Outcome::Measured(m),
-            Err(NotMeasured::Pending(e)) => Outcome::Pending(e),
-            Err(NotMeasured::Failed(e)) => Outcome::Failed(e),
-        },
+        "console" | "console-idle" => {
+            let flood = imp == "console";
+            let window = if flood {
+                settings.sizes.console
+            } else {
+                settings.sizes.console.min(Duration::from_secs(4))
+            };
+            match console::measure(&settings.fdscope, window, flood) {
+                Ok(m) => Outcome::Measured(m),
+                Err(NotMeasured::Pending(e)) => Outcome::Pending(e),
+                Err(NotMeasured::Failed(e)) => Outcome::Failed(e),
+            }
+        }
         _ => match std::env::current_exe() {
             Ok(exe) => {
                 let mut cmd = Command::new(exe);

@@ -44,7 +44,7 @@ const FULL: Sizes = Sizes {
     roundtrips: 10_000,
     drain: Duration::from_secs(3),
     console: Duration::from_secs(10),
-    rounds: 5,
+    rounds: 7,
 };
 
 const QUICK: Sizes = Sizes {
