@@ -54,7 +54,7 @@ const QUICK: Sizes = Sizes {
     spawn_conc: 50,
     roundtrips: 2_000,
     drain: Duration::from_millis(500),
-    console: Duration::from_secs(3),
+    console: Duration::from_millis(2500),
     rounds: 3,
 };
 

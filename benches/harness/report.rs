@@ -299,17 +299,17 @@ struct Target {
 
 fn at_least(value: f64, goal: f64) -> String {
     if value >= goal {
-        format!("met, {:.0}% above", (value / goal - 1.0) * 100.0)
+        format!("met, {:.1}% above", (value / goal - 1.0) * 100.0)
     } else {
-        format!("**missed**, {:.0}% short", (1.0 - value / goal) * 100.0)
+        format!("**missed**, {:.1}% short", (1.0 - value / goal) * 100.0)
     }
 }
 
 fn at_most(value: f64, goal: f64) -> String {
     if value <= goal {
-        format!("met, {:.0}% under", (1.0 - value / goal) * 100.0)
+        format!("met, {:.1}% under", (1.0 - value / goal) * 100.0)
     } else {
-        format!("**missed**, {:.0}% over", (value / goal - 1.0) * 100.0)
+        format!("**missed**, {:.1}% over", (value / goal - 1.0) * 100.0)
     }
 }
 
@@ -335,7 +335,7 @@ fn targets(results: &Results) -> Vec<Target> {
                             higher: bool| {
         let (measured, verdict) = match ratio(results, w, imp, base, metric) {
             Some(r) => (
-                format!("×{r:.2}"),
+                format!("×{r:.3}"),
                 if higher {
                     at_least(r, goal)
                 } else {
