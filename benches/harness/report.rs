@@ -167,7 +167,7 @@ fn rows(settings: &Settings) -> Vec<Row> {
         row(
             format!(
                 "console: peak RSS over a {} s `yes` flood, MiB ↓",
-                s.console.as_secs()
+                s.console.as_secs_f64()
             ),
             "drain-yes",
             "rss_mib",
