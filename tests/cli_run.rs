@@ -338,3 +338,58 @@ fn signals_to_fdscope_reach_the_child_and_the_final_events_are_printed() {
         assert_eq!(last["status"]["signal"], number);
     }
 }
+
+#[test]
+fn configured_commands_run_concurrently_with_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("two.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[command]]
+name = "counter"
+program = "wc"
+args = ["wc", "-l"]
+on_start = [ { write = "a\nb\n", fd = 0 }, { close = 0 } ]
+
+[[command]]
+name = "failing"
+program = "sh"
+args = ["sh", "-c", "echo oops >&2; exit 4"]
+"#,
+    )
+    .unwrap();
+    let out = fdscope(&[
+        "run",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        "counter",
+        "failing",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the first non-zero code among the commands"
+    );
+    let lines = json_lines(&out);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["name"] == "counter" || l["name"] == "failing"),
+        "{lines:?}"
+    );
+    for name in ["counter", "failing"] {
+        let own: Vec<&serde_json::Value> = lines.iter().filter(|l| l["name"] == name).collect();
+        assert_eq!(own.first().unwrap()["event"], "connection_made", "{name}");
+        assert_eq!(own.last().unwrap()["event"], "process_ended", "{name}");
+    }
+    let counted = lines
+        .iter()
+        .find(|l| l["name"] == "counter" && l["fd"] == 1 && l["event"] == "child_data_received");
+    assert_eq!(counted.unwrap()["data"], "2\n");
+
+    let unknown = fdscope(&["run", "--config", config.to_str().unwrap(), "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("counter, failing"));
+}

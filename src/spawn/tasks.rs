@@ -119,7 +119,8 @@ pub fn start(
     }
     for (fd, end) in pipes.writers {
         set_nonblocking(&end)?;
-        let sender = pipe::Sender::from_owned_fd_unchecked(end)?;
+        let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(end)?);
+        lock(&live).direct.insert(fd, sender.clone());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         controls.insert(fd, PipeControl::Writer(cmd_tx));
         to_spawn.push(Box::pin(write_pipe(
@@ -138,7 +139,7 @@ pub fn start(
             let ioctl_fd = master.try_clone()?;
             let write_fd = master.try_clone()?;
             let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
-            let sender = pipe::Sender::from_owned_fd_unchecked(write_fd)?;
+            let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(write_fd)?);
             let close = Arc::new(Notify::new());
             let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
             let writer_stop = Arc::new(Notify::new());
@@ -271,7 +272,7 @@ async fn read_pipe(
 /// it stops when `stop` is notified (the master's reader saw the terminal go away).
 async fn write_pipe(
     fd: i32,
-    sender: pipe::Sender,
+    sender: Arc<pipe::Sender>,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
     live: Arc<Mutex<LiveState>>,
     sink: Option<Sink>,
@@ -331,6 +332,8 @@ async fn write_pipe(
             Err(_) => break,
         }
     }
+    // Withdraw the transport's direct access first, so dropping ours really closes the fd.
+    lock(&live).direct.remove(&fd);
     drop(sender);
     match sink {
         Some(sink) => {

@@ -5,7 +5,7 @@
 
 use super::pty;
 use super::spec::ChildFd;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -83,6 +83,10 @@ pub(crate) struct LiveState {
     /// Pty only: the last byte typed did not end a line, so the terminal holds a partial
     /// line and one EOF character would only hand that line to the reader.
     pub pty_mid_line: bool,
+    /// Write pipes the transport may write to directly while their queue is empty (one
+    /// syscall instead of a hop through the writer task: halves a round trip's wakeups).
+    /// The writer task removes its pipe here before closing it.
+    pub direct: BTreeMap<i32, Arc<tokio::net::unix::pipe::Sender>>,
 }
 
 #[derive(Debug)]
@@ -184,6 +188,20 @@ impl ProcessTransport {
                 fd,
                 limit: WRITE_QUEUE_LIMIT,
             });
+        }
+        let mut data = data;
+        if queued == 0 {
+            if let Some(pipe) = live.direct.get(&fd) {
+                match pipe.try_write(&data) {
+                    Ok(n) if n == data.len() => return Ok(()),
+                    Ok(n) => data.advance(n),
+                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                        return Err(TransportError::Closed(fd))
+                    }
+                    // Full pipe (or a passing error): the writer task takes it from here.
+                    Err(_) => {}
+                }
+            }
         }
         let len = data.len();
         let last = data.last().copied();
