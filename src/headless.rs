@@ -5,10 +5,11 @@ use crate::config::StartAction;
 use crate::spawn::{spawn, ProcessEvent, ProcessSpec, ProcessTransport, Signal};
 use crate::transcript::{json_line, text_line, Summary};
 use crate::utils::{self, ProcessError};
+use nix::sys::signal::SigSet;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 /// Exit code when the program could not be started (as a shell says "command not found").
@@ -52,6 +53,7 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
     let mut codes = vec![None; jobs.len()];
     let mut summaries = vec![Summary::default(); jobs.len()];
     let names: Vec<Option<String>> = jobs.iter().map(|j| j.name.clone()).collect();
+    let forward = Forwarder::start()?;
     for (index, job) in jobs.into_iter().enumerate() {
         let process = match spawn(&job.spec) {
             Ok(process) => process,
@@ -62,6 +64,7 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
             }
         };
         apply_actions(&process.transport, job.actions);
+        forward.add(process.transport.clone());
         transports.push(process.transport);
         let tx = tx.clone();
         let mut events = process.events;
@@ -75,20 +78,11 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
     }
     drop(tx);
 
-    let mut forward = Forwarder::new()?;
     let mut output_broken = false;
     loop {
-        let item = tokio::select! {
-            signal = forward.next() => {
-                for transport in &transports {
-                    // A child that has exited already has nothing to forward to.
-                    let _ = transport.signal_process(signal);
-                }
-                continue;
-            }
-            item = rx.recv() => item,
+        let Some(mut item) = rx.recv().await else {
+            break;
         };
-        let Some(mut item) = item else { break };
         loop {
             let (index, elapsed, event) = &item;
             if let ProcessEvent::ProcessEnded { status } = event {
@@ -176,28 +170,44 @@ pub fn apply_actions(transport: &ProcessTransport, actions: Vec<StartAction>) {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP sent to fdscope, to pass on to the children.
+/// SIGINT, SIGTERM and SIGHUP sent to fdscope, passed on to the children from a thread of
+/// its own: the event loop may be stuck writing to a stdout nobody reads (a paused pager),
+/// and the signal must reach the children all the same.
 struct Forwarder {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
+    transports: Arc<Mutex<Vec<ProcessTransport>>>,
 }
 
 impl Forwarder {
-    fn new() -> io::Result<Self> {
-        Ok(Forwarder {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
+    /// Blocks the three signals in this thread (threads started later inherit the mask)
+    /// and starts the thread that waits for them with sigwait. Call it before spawning:
+    /// a signal that comes before a child is known waits, pending, until it is.
+    fn start() -> io::Result<Self> {
+        let mut set = SigSet::empty();
+        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            set.add(signal);
+        }
+        set.thread_block()?;
+        let transports: Arc<Mutex<Vec<ProcessTransport>>> = Arc::default();
+        let shared = transports.clone();
+        std::thread::Builder::new()
+            .name("fdscope-signals".into())
+            .spawn(move || loop {
+                let Ok(signal) = set.wait() else { continue };
+                let transports = shared.lock().unwrap_or_else(|p| p.into_inner());
+                for transport in transports.iter() {
+                    // A child that has exited already has nothing to forward to.
+                    let _ = transport.signal_process(signal);
+                }
+            })?;
+        Ok(Forwarder { transports })
     }
 
-    async fn next(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.interrupt.recv() => Signal::SIGINT,
-            _ = self.terminate.recv() => Signal::SIGTERM,
-            _ = self.hangup.recv() => Signal::SIGHUP,
-        }
+    /// A child to forward signals to.
+    fn add(&self, transport: ProcessTransport) {
+        self.transports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(transport);
     }
 }
 

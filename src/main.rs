@@ -50,7 +50,7 @@ enum Command {
 struct SpawnArgs {
     /// Map child fd N: r (parent reads), w (parent writes), null, or a parent fd number.
     /// Given once or more, replaces the default map {0:w, 1:r, 2:r}.
-    #[arg(long = "fd", value_name = "N=SPEC", value_parser = parse_fd)]
+    #[arg(long = "fd", value_name = "N=SPEC", value_parser = parse_fd, allow_hyphen_values = true)]
     fds: Vec<(i32, ChildFd)>,
     /// Run the child on a pseudo-terminal (24x80 unless --pty-size).
     #[arg(long)]
@@ -83,13 +83,13 @@ struct RunArgs {
     #[command(flatten)]
     spawn: SpawnArgs,
     /// Write TEXT (escapes: \n \t \\ \xNN) to child fd FD at start, in order with --close.
-    #[arg(long, value_name = "FD=TEXT", value_parser = parse_write)]
+    #[arg(long, value_name = "FD=TEXT", value_parser = parse_write, allow_hyphen_values = true)]
     write: Vec<(i32, Vec<u8>)>,
     /// Close child fd FD at start (after the --write options given before it).
-    #[arg(long, value_name = "FD")]
+    #[arg(long, value_name = "FD", value_parser = parse_fd_number, allow_hyphen_values = true)]
     close: Vec<i32>,
     /// Send signal SIG to the child MS milliseconds after start.
-    #[arg(long, value_name = "MS:SIG", value_parser = parse_timed_signal)]
+    #[arg(long, value_name = "MS:SIG", value_parser = parse_timed_signal, allow_hyphen_values = true)]
     signal: Vec<(u64, Signal)>,
     /// Print JSON lines instead of text.
     #[arg(long)]
@@ -120,15 +120,24 @@ struct OneShotArgs {
     command: Vec<OsString>,
 }
 
-fn parse_fd(text: &str) -> Result<(i32, ChildFd), String> {
-    let (fd, spec) = text.split_once('=').ok_or("expected N=SPEC, e.g. 3=w")?;
-    let fd: i32 = fd
+/// Highest child fd the engine accepts (`MAX_CHILD_FD` in `spawn::fdmap`).
+const MAX_CHILD_FD: i32 = 4095;
+
+/// A child fd number: 0 to MAX_CHILD_FD.
+fn parse_fd_number(text: &str) -> Result<i32, String> {
+    let fd: i32 = text
         .trim()
         .parse()
-        .map_err(|_| format!("`{fd}` is not an fd number"))?;
-    if fd < 0 {
-        return Err(format!("fd {fd} is negative"));
+        .map_err(|_| format!("`{text}` is not an fd number"))?;
+    if !(0..=MAX_CHILD_FD).contains(&fd) {
+        return Err(format!("fd {fd} is out of range 0..={MAX_CHILD_FD}"));
     }
+    Ok(fd)
+}
+
+fn parse_fd(text: &str) -> Result<(i32, ChildFd), String> {
+    let (fd, spec) = text.split_once('=').ok_or("expected N=SPEC, e.g. 3=w")?;
+    let fd = parse_fd_number(fd)?;
     Ok((fd, spec.trim().parse()?))
 }
 
@@ -144,10 +153,7 @@ fn parse_write(text: &str) -> Result<(i32, Vec<u8>), String> {
     let (fd, data) = text
         .split_once('=')
         .ok_or("expected FD=TEXT, e.g. 0='2^10\\n'")?;
-    let fd: i32 = fd
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{fd}` is not an fd number"))?;
+    let fd = parse_fd_number(fd)?;
     Ok((fd, fdscope::escape::unescape(data)))
 }
 
@@ -179,6 +185,10 @@ impl SpawnArgs {
         spec.uid = self.uid;
         spec.gid = self.gid;
         if !self.fds.is_empty() {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some((fd, _)) = self.fds.iter().find(|(fd, _)| !seen.insert(*fd)) {
+                return Err(format!("--fd {fd} is given twice"));
+            }
             spec = spec.child_fds(self.fds.iter().copied());
         }
         if self.pty || self.pty_size.is_some() {
@@ -238,6 +248,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn load_config(path: &std::path::Path) -> Result<Config, i32> {
     Config::load(path).map_err(|e| {
+        eprintln!("fdscope: --config {}: unusable config:", path.display());
         eprint!("{e}");
         USAGE
     })
@@ -343,6 +354,14 @@ fn main() -> ExitCode {
                 },
                 None => Config::builtin(),
             };
+            if let Some(name) = cli.start.iter().find(|n| config.command(n).is_none()) {
+                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
+                let code = usage_error(format!(
+                    "--start {name}: no command of that name in the config (it has: {})",
+                    known.join(", ")
+                ));
+                return ExitCode::from(code as u8);
+            }
             match fdscope::tui::run(config, cli.start) {
                 Ok(code) => code,
                 Err(e) => {

@@ -88,8 +88,26 @@ pub(crate) struct Problems {
 
 impl Problems {
     /// Records `message` at `span`.
+    ///
+    /// Control characters (a newline inside a quoted key or a value the message quotes)
+    /// are escaped: each diagnostic stays one line of `file:line:col: message`.
     pub(crate) fn add(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.found.push((span, message.into()));
+        let message: String = message.into();
+        let message = if message.chars().any(char::is_control) {
+            message
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        } else {
+            message
+        };
+        self.found.push((span, message));
     }
 
     /// True when nothing was recorded.

@@ -38,6 +38,20 @@ pub const BUILTIN_TOML: &str = include_str!("../../assets/default.toml");
 /// The file name diagnostics of the built-in config carry.
 pub const BUILTIN_ORIGIN: &str = "<built-in default.toml>";
 
+/// Largest config file read: `--config /dev/zero` (or a huge file by mistake) must give an
+/// error, not eat the machine's memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// The file's bytes, at most `MAX_CONFIG_BYTES + 1` of them (one more tells it is too big).
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// At most this many TOML syntax errors are reported: a binary file would give one per
 /// byte, which helps nobody.
 const MAX_SYNTAX_ERRORS: usize = 20;
@@ -144,7 +158,17 @@ impl Config {
     /// Reads and parses the file at `path`; diagnostics name it as given.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let origin = path.display().to_string();
-        match std::fs::read(path) {
+        match read_limited(path) {
+            Ok(bytes) if bytes.len() as u64 > MAX_CONFIG_BYTES => Err(ConfigError {
+                diagnostics: vec![Diagnostic {
+                    file: origin,
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "the config file is larger than {MAX_CONFIG_BYTES} bytes: not a config"
+                    ),
+                }],
+            }),
             Ok(bytes) => Config::parse_bytes(&bytes, &origin),
             Err(error) => Err(ConfigError {
                 diagnostics: vec![Diagnostic {

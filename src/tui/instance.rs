@@ -115,6 +115,7 @@ pub fn start(app: &mut App, ci: usize) -> usize {
                     }
                 }
             });
+            super::terminal::track_child(process.transport.clone());
             inst.transport = Some(process.transport);
             run_start_actions(&mut inst, &app.commands[ci].on_start);
             app.status = format!("started {name} (pid {})", inst.pid.unwrap_or(0));

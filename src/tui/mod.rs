@@ -50,6 +50,7 @@ pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<
     };
     let result = runtime.block_on(runner::run_loop(config, start, console));
     terminal::restore();
+    terminal::forget_children();
     // Children that ignored everything were sent KILL; do not wait for their tasks.
     runtime.shutdown_background();
     result

@@ -50,6 +50,13 @@ impl HexRing {
     }
 }
 
+/// The emulator's size for a pane of `rows`×`cols`: at least 2×2. vt100 0.16 panics
+/// (subtract with overflow in `Grid::col_wrap`) when a line wraps on a 1-row screen, which
+/// a very small terminal gives a pty pane.
+fn term_size(rows: u16, cols: u16) -> (u16, u16) {
+    (rows.max(2), cols.max(2))
+}
+
 /// One pane and the user's view of it.
 pub struct Pane {
     /// The child fd (0 for the pty, -1 for the console pane).
@@ -99,7 +106,8 @@ impl Pane {
 
     /// A terminal pane of `rows`×`cols`.
     pub fn terminal(rows: u16, cols: u16, scrollback: usize) -> Self {
-        let parser = vt100::Parser::new(rows.max(1), cols.max(1), scrollback);
+        let (rows, cols) = term_size(rows, cols);
+        let parser = vt100::Parser::new(rows, cols, scrollback);
         Self::with_body(
             0,
             PaneKind::Pty,
@@ -205,9 +213,10 @@ impl Pane {
 
     /// Resizes a terminal pane's emulator; true when the size changed.
     pub fn resize(&mut self, rows: u16, cols: u16) -> bool {
+        let size = term_size(rows, cols);
         match &mut self.body {
-            Body::Term(parser, _, _) if parser.screen().size() != (rows, cols) => {
-                parser.screen_mut().set_size(rows.max(1), cols.max(1));
+            Body::Term(parser, _, _) if parser.screen().size() != size => {
+                parser.screen_mut().set_size(size.0, size.1);
                 true
             }
             _ => false,

@@ -135,11 +135,42 @@ pub fn restore() {
     }
 }
 
-/// Restores the terminal before the default hook prints the panic message.
+/// The console's children, for the panic hook: a panic unwinds past the loop that would
+/// have stopped them, and without this they would outlive the console.
+static CHILDREN: Mutex<Vec<crate::ProcessTransport>> = Mutex::new(Vec::new());
+
+/// Remembers a started child so that a panic kills it (reaped ones are forgotten here).
+pub fn track_child(transport: crate::ProcessTransport) {
+    let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+    children.retain(|t| !t.is_reaped());
+    children.push(transport);
+}
+
+/// Forgets the tracked children (the console has stopped them itself).
+pub fn forget_children() {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+/// Sends KILL to every tracked child still running (from the panic hook).
+fn kill_children() {
+    // try_lock: a panic while the list is held must not deadlock the hook.
+    let children = match CHILDREN.try_lock() {
+        Ok(children) => children,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    for child in children.iter() {
+        let _ = child.signal_process(crate::Signal::SIGKILL);
+    }
+}
+
+/// Restores the terminal and kills the children before the default hook prints the
+/// panic message.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
+        kill_children();
         previous(info);
     }));
 }

@@ -214,7 +214,12 @@ pub fn timeline_line(at: Duration, event: &ProcessEvent, len: usize) -> Line<'st
         }
         ProcessEvent::ChildDataReceived { data, .. } => {
             let mut text = crate::escape::escape(&data[..data.len().min(60)]);
-            text.truncate(60);
+            // At most 60 bytes, cut on a character boundary (the text may be UTF-8).
+            let mut cut = text.len().min(60);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
             (format!("{len} B  \"{text}\""), Style::default())
         }
         ProcessEvent::ChildConnectionLost { .. } => {
