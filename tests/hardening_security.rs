@@ -160,7 +160,9 @@ fn fdscope_with_extra_fds(args: &[&str]) -> Output {
 /// fdscope's listing shows the extra fds really were there.
 #[test]
 fn headless_children_get_exactly_the_mapped_fds() {
-    let list = "ls -C /proc/$PPID/fd; ls -C /proc/$$/fd";
+    // A wide line keeps each listing on one line whatever the number of fds (no pipe or
+    // command substitution: those would add fds of their own to the shell).
+    let list = "ls -C -w 4096 /proc/$PPID/fd; ls -C -w 4096 /proc/$$/fd";
     let out = fdscope_with_extra_fds(&["run", "--json", "--", "sh", "-c", list]);
     let text = json_data(&out, 1);
     let lines: Vec<&str> = text.lines().collect();

@@ -116,6 +116,7 @@ async fn drive(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
+    let mut answer_key = false;
     let mut last_draw = Instant::now() - FRAME;
     let mut mouse = app.mouse;
     while !app.done {
@@ -133,6 +134,7 @@ async fn drive(
             Some(event) = keys.recv() => {
                 update::handle(app, Msg::Term(event));
                 dirty = true;
+                answer_key = true;
             }
             Some(msg) = rx.recv() => {
                 update::handle(app, msg);
@@ -143,12 +145,19 @@ async fn drive(
             _ = sigint.recv() => quit_on_signal(app, 2),
             _ = tokio::time::sleep(wait) => {}
         }
-        // Drain what is ready, keys before output, within a budget.
-        let budget = Instant::now() + DRAIN_BUDGET;
+        // Drain what is ready, keys before output, within a budget that ends no later than
+        // the next frame: under a flood the slice would otherwise overrun the frame it
+        // should end in, and the screen (and the answer to a key) would slip a whole slice.
+        let start = Instant::now();
+        let budget = (start + DRAIN_BUDGET).min((last_draw + FRAME).max(start));
         loop {
             while let Ok(event) = keys.try_recv() {
                 update::handle(app, Msg::Term(event));
                 dirty = true;
+                answer_key = true;
+            }
+            if answer_key {
+                break;
             }
             match rx.try_recv() {
                 Ok(msg) => {
@@ -178,13 +187,16 @@ async fn drive(
                 crossterm::execute!(term.backend_mut(), DisableMouseCapture)?;
             }
         }
-        if dirty && now >= last_draw + FRAME && !app.done {
+        // A key is answered on the next draw at once, not at the frame cap: the cap is
+        // for output, and typing is far slower than 60 keys a second.
+        if dirty && (answer_key || now >= last_draw + FRAME) && !app.done {
             let size = term.size()?;
             app.screen = Rect::new(0, 0, size.width, size.height);
             update::sync_pty_size(app);
             term.draw(|frame| view::draw(frame, app, now))?;
             last_draw = now;
             dirty = false;
+            answer_key = false;
         }
     }
     Ok(())
