@@ -8,6 +8,9 @@ use fdscope::{
     spawn, ChildFd, EventStream, ExitStatus, ProcessEvent, ProcessSpec, ProcessTransport, PtySize,
     Signal,
 };
+#[path = "engine_support/mod.rs"]
+mod engine_support;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
@@ -802,6 +805,9 @@ async fn builtin_bc_pty_echoes_answers_and_ends_on_ctrl_d() {
     run.transport.write("2^10\n").unwrap();
     run.wait_for(1, "1024\r\n").await;
     assert!(run.text(1).contains("2^10"), "echo: {}", run.transcript());
+    // A Ctrl-D typed while readline is out of raw mode (computing, printing) becomes a NUL:
+    // type it when bc waits for a key, as a person would.
+    engine_support::waiting_for_input(run.transport.pid(), 0).await;
     run.transport.close_stdin().unwrap(); // types Ctrl-D
     assert_eq!(run.finish().await, ExitStatus::Done, "{}", run.transcript());
 }
