@@ -6,7 +6,6 @@ use bytes::Bytes;
 use fdscope::config::{CommandConfig, ConsoleSettings};
 use fdscope::tui::action::{Action, Mode};
 use fdscope::tui::model::{App, Instance, RunState};
-use fdscope::tui::timeline::Timeline;
 use fdscope::tui::{instance, update, view};
 use fdscope::{ChildFd, ExitStatus, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
@@ -50,25 +49,13 @@ fn add_instance(app: &mut App, ci: usize, state: RunState) -> usize {
     let id = app.next_id;
     app.next_id += 1;
     let ended = matches!(state, RunState::Ended(_));
-    app.instances.push(Instance {
-        id,
-        command: ci,
-        name: cmd.name.clone(),
-        transport: None,
-        pid: Some(4242),
-        started,
-        exited_at: ended.then_some(Duration::from_micros(1500)),
-        ended_at: ended.then_some(Duration::from_micros(2250)),
-        state,
-        panes,
-        uses_console,
-        timeline: Timeline::default(),
-        target: 0,
-        kill_at: None,
-        pending_signals: Vec::new(),
-        restart: false,
-        notes,
-    });
+    let name = cmd.name.clone();
+    let mut inst = Instance::new(id, ci, name, panes, uses_console, notes, started);
+    inst.pid = Some(4242);
+    inst.exited_at = ended.then_some(Duration::from_micros(1500));
+    inst.ended_at = ended.then_some(Duration::from_micros(2250));
+    inst.state = state;
+    app.instances.push(inst);
     let ii = app.instances.len() - 1;
     instance::select_instance(app, ii);
     ii

@@ -10,9 +10,8 @@
 // Included by `fuzz/fuzz_targets/pane.rs` and by `tests/hardening_fuzz_seeds.rs`.
 
 use fdscope::config::{CommandConfig, ConsoleSettings};
-use fdscope::tui::model::{App, Instance, Msg, PaneRef, RunState};
+use fdscope::tui::model::{App, Instance, Msg, PaneRef};
 use fdscope::tui::pane::{Body, HEX_BYTES};
-use fdscope::tui::timeline::Timeline;
 use fdscope::tui::{instance, log, ops, update, view};
 use fdscope::{ChildFd, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
@@ -35,25 +34,10 @@ fn instance_of(app: &mut App, name: &str, spec: ProcessSpec) -> u64 {
     app.commands.push(command);
     let id = app.next_id;
     app.next_id += 1;
-    app.instances.push(Instance {
-        id,
-        command: app.commands.len() - 1,
-        name: name.into(),
-        transport: None,
-        pid: Some(4242),
-        started: Instant::now(),
-        exited_at: None,
-        ended_at: None,
-        state: RunState::Running,
-        panes,
-        uses_console,
-        timeline: Timeline::default(),
-        target: 0,
-        kill_at: None,
-        pending_signals: Vec::new(),
-        restart: false,
-        notes,
-    });
+    let command = app.commands.len() - 1;
+    let mut inst = Instance::new(id, command, name.into(), panes, uses_console, notes, Instant::now());
+    inst.pid = Some(4242);
+    app.instances.push(inst);
     id
 }
 

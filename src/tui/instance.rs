@@ -4,7 +4,6 @@
 use super::layout;
 use super::model::{App, Instance, Msg, RunState, PTY_SCROLLBACK};
 use super::pane::{Pane, PaneKind};
-use super::timeline::Timeline;
 use crate::config::{CommandConfig, StartAction};
 use crate::{spawn, ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
@@ -82,25 +81,7 @@ pub fn start(app: &mut App, ci: usize) -> usize {
     let id = app.next_id;
     app.next_id += 1;
     let now = Instant::now();
-    let mut inst = Instance {
-        id,
-        command: ci,
-        name: name.clone(),
-        transport: None,
-        pid: None,
-        started: now,
-        exited_at: None,
-        ended_at: None,
-        state: RunState::Running,
-        panes,
-        uses_console,
-        timeline: Timeline::default(),
-        target: 0,
-        kill_at: None,
-        pending_signals: Vec::new(),
-        restart: false,
-        notes,
-    };
+    let mut inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
     inst.target = inst.writable().first().copied().unwrap_or(0);
     match spawn(&spec) {
         Ok(process) => {

@@ -88,6 +88,38 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A new instance in state `Running`, with no process attached yet, an empty
+    /// timeline and nothing pending: what `instance::start` fills in.
+    pub fn new(
+        id: u64,
+        command: usize,
+        name: String,
+        panes: Vec<Pane>,
+        uses_console: bool,
+        notes: Vec<String>,
+        started: Instant,
+    ) -> Instance {
+        Instance {
+            id,
+            command,
+            name,
+            transport: None,
+            pid: None,
+            started,
+            exited_at: None,
+            ended_at: None,
+            state: RunState::Running,
+            panes,
+            uses_console,
+            timeline: Timeline::default(),
+            target: 0,
+            kill_at: None,
+            pending_signals: Vec::new(),
+            restart: false,
+            notes,
+        }
+    }
+
     /// True while the process has not been reaped.
     pub fn running(&self) -> bool {
         self.state == RunState::Running
