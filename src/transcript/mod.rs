@@ -1,5 +1,10 @@
 //! Events as text: the human transcript (like the seed's verbose example) and JSON lines.
 
+mod event;
+pub use event::{
+    FailReason, Groups, HeldOpen, Holder, Ready, ScriptFailed, ScriptStep, TranscriptEvent,
+};
+
 use crate::escape::escape;
 use crate::spawn::{ExitStatus, ProcessEvent};
 use base64::Engine;
