@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use fdscope::config::{CommandConfig, ConsoleSettings};
 use fdscope::tui::action::{Action, Mode};
-use fdscope::tui::model::{App, Instance, RunState};
+use fdscope::tui::state::{App, Instance, RunState};
 use fdscope::tui::{instance, update, view};
 use fdscope::{ChildFd, ExitStatus, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
@@ -29,25 +29,23 @@ fn command(name: &str, spec: ProcessSpec, labels: &[(i32, &str)]) -> CommandConf
 }
 
 fn app(commands: Vec<CommandConfig>) -> App {
-    let (tx, _rx) = tokio::sync::mpsc::channel(1);
     App::new(
         commands,
         ConsoleSettings {
             scrollback_lines: 1000,
             stop_grace_ms: 3000,
         },
-        tx,
         Rect::new(0, 0, W, H),
     )
 }
 
 /// Adds an instance of command `ci` as if it had run, without a process behind it.
 fn add_instance(app: &mut App, ci: usize, state: RunState) -> usize {
-    let cmd = &app.commands[ci];
+    let cmd = &app.procs.commands[ci];
     let (panes, uses_console, notes) = instance::panes_for(cmd, 1000);
     let started = Instant::now() - Duration::from_secs(2);
-    let id = app.next_id;
-    app.next_id += 1;
+    let id = app.procs.next_id;
+    app.procs.next_id += 1;
     let ended = matches!(state, RunState::Ended(_));
     let name = cmd.name.clone();
     let mut inst = Instance::new(id, ci, name, panes, uses_console, notes, started);
@@ -55,15 +53,22 @@ fn add_instance(app: &mut App, ci: usize, state: RunState) -> usize {
     inst.exited_at = ended.then_some(Duration::from_micros(1500));
     inst.ended_at = ended.then_some(Duration::from_micros(2250));
     inst.state = state;
-    app.instances.push(inst);
-    let ii = app.instances.len() - 1;
+    app.procs.instances.push(inst);
+    let ii = app.procs.instances.len() - 1;
     instance::select_instance(app, ii);
     ii
 }
 
 fn event(app: &mut App, ii: usize, micros: u64, event: ProcessEvent) {
-    let id = app.instances[ii].id;
-    instance::on_event(app, id, Duration::from_micros(micros), event);
+    let id = app.procs.instances[ii].id;
+    instance::on_event(
+        app,
+        id,
+        Duration::from_micros(micros),
+        event,
+        Instant::now(),
+        &mut Vec::new(),
+    );
 }
 
 fn data(fd: i32, text: &str) -> ProcessEvent {
@@ -76,6 +81,7 @@ fn data(fd: i32, text: &str) -> ProcessEvent {
 fn render(app: &App) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
     let now = app
+        .procs
         .instances
         .last()
         .map_or_else(Instant::now, |i| i.started + Duration::from_millis(1500));
@@ -101,7 +107,7 @@ fn wc_run() -> App {
     let mut app = app(vec![command("wc", ProcessSpec::new("wc"), &[])]);
     let ii = add_instance(&mut app, 0, RunState::Running);
     event(&mut app, ii, 80, ProcessEvent::ConnectionMade { pid: 4242 });
-    app.instances[ii].panes[0].note_sent(
+    app.procs.instances[ii].panes[0].note_sent(
         Duration::from_micros(100),
         b"Aleph-null bottles of beer on the wall,\n",
     );
@@ -188,7 +194,7 @@ fn five_fds_with_labels_in_two_columns() {
     )]);
     let ii = add_instance(&mut app, 0, RunState::Running);
     event(&mut app, ii, 80, ProcessEvent::ConnectionMade { pid: 4242 });
-    app.instances[ii].panes[3].note_sent(Duration::from_micros(200), b"hunter2\n");
+    app.procs.instances[ii].panes[3].note_sent(Duration::from_micros(200), b"hunter2\n");
     event(&mut app, ii, 900, data(4, "[GNUPG:] NEED_PASSPHRASE\n"));
     event(
         &mut app,
@@ -226,7 +232,7 @@ fn the_pty_pane_is_a_terminal_with_colours() {
             "$ ls\r\n\x1b[1;34mbin\x1b[0m  \x1b[32mrun.sh\x1b[0m\r\n$ ",
         ),
     );
-    app.mode = Mode::Pty;
+    app.view.mode = Mode::Pty;
     let terminal = render(&app);
     let screen = text(&terminal);
     assert!(screen.contains("pty ⇄ terminal"), "{screen}");
@@ -258,7 +264,7 @@ fn find(screen: &str, needle: &str) -> (u16, u16) {
 #[test]
 fn help_lists_the_key_table() {
     let mut app = wc_run();
-    update::act(&mut app, Action::Help);
+    let _ = update::act(&mut app, Action::Help, Instant::now());
     let screen = text(&render(&app));
     for row in [
         "quit (stops every child)",
@@ -274,8 +280,8 @@ fn help_lists_the_key_table() {
 #[test]
 fn signal_menu_lists_every_signal() {
     let mut app = wc_run();
-    app.instances[0].state = RunState::Running;
-    update::act(&mut app, Action::SignalMenu);
+    app.procs.instances[0].state = RunState::Running;
+    let _ = update::act(&mut app, Action::SignalMenu, Instant::now());
     let screen = text(&render(&app));
     for sig in [
         "TERM", "INT", "HUP", "KILL", "STOP", "CONT", "USR1", "USR2", "WINCH",
@@ -290,8 +296,8 @@ fn signal_menu_lists_every_signal() {
 #[test]
 fn zoom_gives_one_pane_the_whole_right_side() {
     let mut app = wc_run();
-    update::act(&mut app, Action::NextPane);
-    update::act(&mut app, Action::Zoom);
+    let _ = update::act(&mut app, Action::NextPane, Instant::now());
+    let _ = update::act(&mut app, Action::Zoom, Instant::now());
     let screen = text(&render(&app));
     assert!(screen.contains("fd 1 ← stdout"), "{screen}");
     assert!(!screen.contains("fd 0 → stdin"), "{screen}");

@@ -2,9 +2,8 @@
 // event goes through `update::handle` (the console's only way to change its state), with
 // child output interleaved, and the whole console is drawn after each one. Never a panic.
 //
-// Children are never started: without a tokio runtime `spawn` refuses at once (the
-// instance shows as failed), so Enter and `r` exercise the failure path. The key that
-// saves a transcript file is skipped (it would write into the current directory).
+// Children are never started: update is pure and its effects (spawns, writes, a saved
+// transcript) are dropped, so Enter and `r` leave instances waiting for their spawn.
 //
 // Included by `fuzz/fuzz_targets/keys.rs` and by `tests/hardening_fuzz_seeds.rs`.
 
@@ -17,9 +16,8 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
     MouseEventKind,
 };
-use fdscope::tui::action::Action;
-use fdscope::tui::model::Msg;
-use fdscope::tui::{keys, update, view};
+use fdscope::tui::state::Msg;
+use fdscope::tui::{update, view};
 use fdscope::ProcessEvent;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -134,18 +132,13 @@ pub fn run(data: &[u8]) {
         if steps > 400 || app.done {
             break;
         }
-        if let Msg::Term(Event::Key(key)) = &msg {
-            if keys::lookup(app.mode, *key) == Some(Action::SaveTranscript) {
-                continue;
-            }
-        }
-        update::handle(&mut app, msg);
-        update::tick(&mut app, Instant::now());
-        app.outbox.clear();
-        let size = app.screen;
+        // Update is pure: the effects (spawns, writes, a saved transcript) are dropped.
+        let _ = update::handle(&mut app, msg, Instant::now());
+        let _ = update::tick(&mut app, Instant::now());
+        let size = app.view.screen;
         term.backend_mut().resize(size.width, size.height);
         let _ = term.resize(size);
-        update::sync_pty_size(&mut app);
+        let _ = update::sync_pty_size(&mut app);
         term.draw(|frame| view::draw(frame, &app, Instant::now()))
             .expect("drawing into a TestBackend cannot fail");
     }

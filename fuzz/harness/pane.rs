@@ -10,9 +10,9 @@
 // Included by `fuzz/fuzz_targets/pane.rs` and by `tests/hardening_fuzz_seeds.rs`.
 
 use fdscope::config::{CommandConfig, ConsoleSettings};
-use fdscope::tui::model::{App, Instance, Msg, PaneRef};
+use fdscope::tui::state::{App, Instance, Msg, PaneRef};
 use fdscope::tui::pane::{Body, HEX_BYTES};
-use fdscope::tui::{instance, log, ops, update, view};
+use fdscope::tui::{browse, instance, log, update, view};
 use fdscope::{ChildFd, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -30,25 +30,24 @@ fn instance_of(app: &mut App, name: &str, spec: ProcessSpec) -> u64 {
         labels: BTreeMap::new(),
         description: None,
     };
-    let (panes, uses_console, notes) = instance::panes_for(&command, app.settings.scrollback_lines);
-    app.commands.push(command);
-    let id = app.next_id;
-    app.next_id += 1;
-    let command = app.commands.len() - 1;
+    let (panes, uses_console, notes) = instance::panes_for(&command, app.procs.settings.scrollback_lines);
+    app.procs.commands.push(command);
+    let id = app.procs.next_id;
+    app.procs.next_id += 1;
+    let command = app.procs.commands.len() - 1;
     let mut inst = Instance::new(id, command, name.into(), panes, uses_console, notes, Instant::now());
     inst.pid = Some(4242);
-    app.instances.push(inst);
+    app.procs.instances.push(inst);
     id
 }
 
 /// A console with a pty instance and a pipes instance, as a fuzz or test fixture.
 pub fn fixture(rows: u16, cols: u16, scrollback: usize) -> App {
-    let (tx, _rx) = tokio::sync::mpsc::channel(1);
     let settings = ConsoleSettings {
         scrollback_lines: scrollback,
         stop_grace_ms: 10,
     };
-    let mut app = App::new(Vec::new(), settings, tx, Rect::new(0, 0, cols, rows));
+    let mut app = App::new(Vec::new(), settings, Rect::new(0, 0, cols, rows));
     instance_of(
         &mut app,
         "term",
@@ -70,7 +69,7 @@ pub fn fixture(rows: u16, cols: u16, scrollback: usize) -> App {
 }
 
 fn draw(app: &App, term: &mut Terminal<TestBackend>) {
-    let size = app.screen;
+    let size = app.view.screen;
     term.backend_mut().resize(size.width, size.height);
     let _ = term.resize(size);
     term.draw(|frame| view::draw(frame, app, Instant::now()))
@@ -79,17 +78,18 @@ fn draw(app: &App, term: &mut Terminal<TestBackend>) {
 
 fn check_bounds(app: &App) {
     for pane in app
+        .procs
         .instances
         .iter()
         .flat_map(|i| &i.panes)
-        .chain([&app.console])
+        .chain([&app.procs.console])
     {
         assert!(pane.raw.bytes.len() <= HEX_BYTES);
         if let Body::Log(ansi) = &pane.body {
-            assert!(ansi.log.bytes() <= log::MAX_BYTES + 4 * log::MAX_LINE_CHARS);
-            assert!(ansi.log.len() <= ansi.log.max_lines());
-            for i in 0..ansi.log.len() {
-                assert!(ansi.log.line(i).unwrap().chars() <= log::MAX_LINE_CHARS);
+            assert!(ansi.lines.bytes() <= log::MAX_BYTES + 4 * log::MAX_LINE_CHARS);
+            assert!(ansi.lines.len() <= ansi.lines.max_lines());
+            for i in 0..ansi.lines.len() {
+                assert!(ansi.lines.line(i).unwrap().chars() <= log::MAX_LINE_CHARS);
             }
         }
     }
@@ -108,7 +108,7 @@ pub fn run(data: &[u8]) {
     let needle = String::from_utf8_lossy(needle).into_owned();
     let chunk = usize::from(flags >> 3) * 37 + 1;
     let mut app = fixture(rows, cols, 64);
-    let (term_id, pipes_id) = (app.instances[0].id, app.instances[1].id);
+    let (term_id, pipes_id) = (app.procs.instances[0].id, app.procs.instances[1].id);
 
     for (n, piece) in payload.chunks(chunk).enumerate() {
         let at = Duration::from_millis(n as u64);
@@ -120,13 +120,13 @@ pub fn run(data: &[u8]) {
             };
             let _ = fdscope::transcript::json_line(at, &event, Some("x"), true);
             let _ = fdscope::transcript::text_line(at, &event, None, true);
-            update::handle(&mut app, Msg::Child { id, at, event });
+            update::handle(&mut app, Msg::Child { id, at, event }, Instant::now());
         }
-        update::handle(&mut app, Msg::Console(data));
+        update::handle(&mut app, Msg::Console(data), Instant::now());
     }
     let _ = fdscope::escape::unescape(&String::from_utf8_lossy(payload));
     let _ = fdscope::escape::escape(payload);
-    for inst in &app.instances {
+    for inst in &app.procs.instances {
         if let Some(entry) = inst.timeline.entries.back() {
             let _ = fdscope::tui::timeline::json_line(entry, &inst.name);
         }
@@ -136,26 +136,26 @@ pub fn run(data: &[u8]) {
     let mut term = Terminal::new(TestBackend::new(cols, rows)).expect("test terminal");
     // Rows of the list: console, term, its instance, pipes, its instance.
     for row in [0usize, 2, 4] {
-        app.row = row;
+        app.view.row = row;
         let panes = app.visible_panes().len().max(1);
         for pane in 0..panes {
-            app.pane = pane;
-            app.zoom = flags & 1 != 0;
-            app.show_timeline = flags & 2 == 0;
+            app.view.focus = pane;
+            app.view.zoom = flags & 1 != 0;
+            app.view.show_timeline = flags & 2 == 0;
             if let Some(at) = app.focused_pane() {
                 app.pane_mut(at).hex = flags & 4 != 0;
-                ops::search(&mut app, Some(needle.clone()), true);
-                ops::search(&mut app, None, true);
-                ops::search(&mut app, None, false);
-                ops::scroll(&mut app, at, i32::from(head[0]) - 100);
-                ops::copy(&mut app);
+                browse::search(&mut app, Some(needle.clone()), true);
+                browse::search(&mut app, None, true);
+                browse::search(&mut app, None, false);
+                browse::scroll(&mut app, at, i32::from(head[0]) - 100);
+                browse::copy(&mut app, &mut Vec::new());
                 update::sync_pty_size(&mut app);
                 draw(&app, &mut term);
-                ops::scroll(&mut app, at, i32::MIN / 2);
+                browse::scroll(&mut app, at, i32::MIN / 2);
                 app.pane_mut(at).hex = !app.pane(at).hex;
                 draw(&app, &mut term);
                 if let PaneRef::Instance(ii, pi) = at {
-                    app.instances[ii].panes[pi].resize(rows, cols);
+                    app.procs.instances[ii].panes[pi].resize(rows, cols);
                 }
             }
         }

@@ -13,12 +13,14 @@ pub struct AnsiLog {
     guard: OscGuard,
     style: Style,
     /// The lines.
-    pub log: LineLog,
+    pub lines: LineLog,
 }
 
 impl std::fmt::Debug for AnsiLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnsiLog").field("log", &self.log).finish()
+        f.debug_struct("AnsiLog")
+            .field("lines", &self.lines)
+            .finish()
     }
 }
 
@@ -26,7 +28,7 @@ impl AnsiLog {
     /// An empty log of at most `max_lines` lines.
     pub fn new(max_lines: usize) -> Self {
         AnsiLog {
-            log: LineLog::new(max_lines),
+            lines: LineLog::new(max_lines),
             ..AnsiLog::default()
         }
     }
@@ -39,8 +41,8 @@ impl AnsiLog {
     /// the child.
     pub fn feed(&mut self, data: &[u8]) {
         const ESC: u8 = 0x1b;
-        if data.len() > self.log.max_lines() && memchr::memchr(ESC, data).is_none() {
-            let keep = self.log.max_lines() + 1;
+        if data.len() > self.lines.max_lines() && memchr::memchr(ESC, data).is_none() {
+            let keep = self.lines.max_lines() + 1;
             let cut = memchr::memrchr_iter(b'\n', data)
                 .nth(keep - 1)
                 .map(|at| at + 1);
@@ -48,7 +50,7 @@ impl AnsiLog {
             if let (Some(cut), Some(first)) = (cut, first) {
                 if first < cut {
                     self.parse(&data[..first]);
-                    self.log
+                    self.lines
                         .skip(memchr::memchr_iter(b'\n', &data[first..cut]).count());
                     self.parse(&data[cut..]);
                     return;
@@ -63,31 +65,31 @@ impl AnsiLog {
             parser,
             guard,
             style,
-            log,
+            lines,
         } = self;
-        let mut performer = Performer { log, style };
+        let mut performer = Performer { lines, style };
         guard.filter(data, |bytes| parser.advance(&mut performer, bytes));
     }
 }
 
 struct Performer<'a> {
-    log: &'a mut LineLog,
+    lines: &'a mut LineLog,
     style: &'a mut Style,
 }
 
 impl vte::Perform for Performer<'_> {
     fn print(&mut self, c: char) {
-        self.log.print(*self.style, c);
+        self.lines.print(*self.style, c);
     }
 
     fn execute(&mut self, byte: u8) {
         match byte {
-            b'\n' => self.log.newline(),
-            b'\r' => self.log.carriage_return(),
-            0x08 => self.log.backspace(),
+            b'\n' => self.lines.newline(),
+            b'\r' => self.lines.carriage_return(),
+            0x08 => self.lines.backspace(),
             b'\t' => {
                 for _ in 0..4 {
-                    self.log.print(*self.style, ' ');
+                    self.lines.print(*self.style, ' ');
                 }
             }
             _ => {}
@@ -172,7 +174,7 @@ mod tests {
     fn colours_become_styles_and_other_sequences_vanish() {
         let mut a = AnsiLog::new(100);
         a.feed(b"plain \x1b[1;31mred\x1b[0m \x1b[38;5;208mo\x1b[38;2;1;2;3mrgb\x1b[m\x1b[2K\n");
-        let line = a.log.line(0).unwrap();
+        let line = a.lines.line(0).unwrap();
         assert_eq!(line.text(), "plain red orgb");
         assert_eq!(
             line.spans()[1].0,
@@ -191,7 +193,7 @@ mod tests {
         for b in bytes {
             a.feed(&[*b]);
         }
-        let line = a.log.line(0).unwrap();
+        let line = a.lines.line(0).unwrap();
         assert_eq!(line.text(), "é green");
         assert_eq!(line.spans()[1].0.fg, Some(Color::Indexed(2)));
     }
@@ -212,12 +214,12 @@ mod tests {
             slow.feed(chunk);
         }
         let lines = |a: &AnsiLog| {
-            (0..a.log.len())
-                .map(|i| a.log.line(i).unwrap().text().to_string())
+            (0..a.lines.len())
+                .map(|i| a.lines.line(i).unwrap().text().to_string())
                 .collect::<Vec<_>>()
         };
         assert_eq!(lines(&fast), lines(&slow));
-        assert_eq!(fast.log.dropped(), slow.log.dropped());
+        assert_eq!(fast.lines.dropped(), slow.lines.dropped());
         assert_eq!(lines(&fast).last().unwrap(), "tail");
     }
 
@@ -229,6 +231,6 @@ mod tests {
             a.feed(&[b'z'; 64 * 1024]);
         }
         a.feed(b"\x07visible\n");
-        assert_eq!(a.log.line(0).unwrap().text(), "visible");
+        assert_eq!(a.lines.line(0).unwrap().text(), "visible");
     }
 }

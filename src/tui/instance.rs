@@ -1,11 +1,13 @@
-//! Starting, stopping and following instances: spawn with panes sized from the layout, a
-//! forwarder task per child that turns its events into [`Msg`]s, and what each event does.
+//! Starting, stopping and following instances: panes sized from the layout, the spawn and
+//! start actions as effects, what each event does to the state, the stop and quit timers.
+//! Pure: every process operation is an [`Effect`] for the runner.
 
+use super::effect::Effect;
 use super::layout;
-use super::model::{App, Instance, Msg, RunState, PTY_SCROLLBACK};
 use super::pane::{Pane, PaneKind};
+use super::state::{App, Instance, Row, RunState, PTY_SCROLLBACK};
 use crate::config::{CommandConfig, StartAction};
-use crate::{spawn, ChildFd, ProcessEvent, PtySize, Signal};
+use crate::{ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
 
 fn default_role(fd: i32) -> String {
@@ -63,90 +65,76 @@ pub fn kinds(panes: &[Pane], uses_console: bool) -> Vec<PaneKind> {
     kinds
 }
 
-/// Starts a new instance of command `ci`; returns its index in `app.instances`.
-/// A failed spawn is an instance too, in state `Failed`, with the reason.
-pub fn start(app: &mut App, ci: usize) -> usize {
-    let cmd = &app.commands[ci];
-    let name = cmd.name.clone();
-    let (mut panes, uses_console, notes) = panes_for(cmd, app.settings.scrollback_lines);
+/// Starts a new instance of command `ci` (an [`Effect::Spawn`]); returns its index in
+/// `app.procs.instances`. The spawn's answer comes back as `Msg::Spawned` or
+/// `Msg::SpawnFailed`.
+pub fn start(app: &mut App, ci: usize, now: Instant, fx: &mut Vec<Effect>) -> usize {
+    let cmd = &app.procs.commands[ci];
+    let (mut panes, uses_console, notes) = panes_for(cmd, app.procs.settings.scrollback_lines);
     let mut spec = cmd.spec.clone();
     if spec.pty.is_some() {
         // Size the pty from its pane before the child prints anything.
         let kinds = kinds(&panes, uses_console);
-        let areas = layout::areas(app.screen, &kinds, None, app.show_timeline);
+        let areas = layout::areas(app.view.screen, &kinds, None, app.view.show_timeline);
         let (rows, cols) = layout::inner(areas.panes[0]);
         panes[0].resize(rows, cols);
         spec = spec.pty(PtySize { rows, cols });
     }
-    let id = app.next_id;
-    app.next_id += 1;
-    let now = Instant::now();
-    let mut inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
-    inst.target = inst.writable().first().copied().unwrap_or(0);
-    match spawn(&spec) {
-        Ok(process) => {
-            inst.pid = Some(process.transport.pid());
-            inst.started = process.events.started();
-            let tx = app.tx.clone();
-            let mut events = process.events;
-            tokio::spawn(async move {
-                while let Some((at, event)) = events.recv_timed().await {
-                    if tx.send(Msg::Child { id, at, event }).await.is_err() {
-                        break; // the console is gone; dropping `events` keeps the child drained
-                    }
-                }
-            });
-            super::terminal::track_child(process.transport.clone());
-            inst.transport = Some(process.transport);
-            run_start_actions(&mut inst, &app.commands[ci].on_start);
-            app.status = format!("started {name} (pid {})", inst.pid.unwrap_or(0));
-        }
-        Err(err) => {
-            app.status = err.to_string();
-            inst.state = RunState::Failed(err.to_string());
-        }
-    }
-    app.instances.push(inst);
-    app.instances.len() - 1
+    let id = app.procs.next_id;
+    app.procs.next_id += 1;
+    let inst = Instance::new(id, ci, cmd.name.clone(), panes, uses_console, notes, now);
+    app.procs.instances.push(inst);
+    fx.push(Effect::Spawn { id, spec });
+    app.procs.instances.len() - 1
 }
 
-fn run_start_actions(inst: &mut Instance, actions: &[StartAction]) {
-    let Some(transport) = inst.transport.clone() else {
+/// The runner spawned instance `id`: record it and do its start actions.
+pub fn on_spawned(app: &mut App, id: u64, pid: u32, started: Instant, fx: &mut Vec<Effect>) {
+    let Some(ii) = app.index_of(id) else {
         return;
     };
+    let inst = &mut app.procs.instances[ii];
+    inst.pid = Some(pid);
+    inst.started = started;
+    app.view.status = format!("started {} (pid {pid})", inst.name);
+    let actions = app.procs.commands[inst.command].on_start.clone();
     for action in actions {
         match action {
             StartAction::Write { fd, data } => {
-                if transport.write_to_child(*fd, data.clone()).is_ok() {
-                    if let Some(pane) = inst.pane_of(*fd) {
-                        if pane.kind == PaneKind::Write {
-                            pane.note_sent(Duration::ZERO, data);
-                        }
-                    }
+                if let Some(pane) = inst.pane_of(fd).filter(|p| p.kind == PaneKind::Write) {
+                    pane.note_sent(Duration::ZERO, &data);
                 }
+                fx.push(Effect::Write { id, fd, data });
             }
-            StartAction::Close { fd } => {
-                let _ = transport.close_child_fd(*fd);
-            }
+            StartAction::Close { fd } => fx.push(Effect::Close { id, fd }),
             StartAction::Signal { after_ms, signal } => inst
                 .pending_signals
-                .push((inst.started + Duration::from_millis(*after_ms), *signal)),
+                .push((started + Duration::from_millis(after_ms), signal)),
         }
     }
 }
 
+/// The spawn of instance `id` failed: it stays in the list, in state `Failed`, with why.
+pub fn on_spawn_failed(app: &mut App, id: u64, error: String) {
+    if let Some(ii) = app.index_of(id) {
+        app.procs.instances[ii].state = RunState::Failed(error.clone());
+    }
+    app.view.status = error;
+}
+
 /// Asks an instance to stop: TERM now, KILL when the grace period is over.
-pub fn stop(app: &mut App, ii: usize) {
-    let grace = Duration::from_millis(app.settings.stop_grace_ms);
-    let inst = &mut app.instances[ii];
+pub fn stop(app: &mut App, ii: usize, now: Instant, fx: &mut Vec<Effect>) {
+    let grace = Duration::from_millis(app.procs.settings.stop_grace_ms);
+    let inst = &mut app.procs.instances[ii];
     if !inst.running() {
         return;
     }
-    if let Some(t) = &inst.transport {
-        let _ = t.signal_process(Signal::SIGTERM);
-    }
-    inst.kill_at = Some(Instant::now() + grace);
-    app.status = format!(
+    fx.push(Effect::Signal {
+        id: inst.id,
+        signal: Signal::SIGTERM,
+    });
+    inst.kill_at = Some(now + grace);
+    app.view.status = format!(
         "sent SIGTERM to {} (KILL in {} ms)",
         inst.name,
         grace.as_millis()
@@ -154,11 +142,19 @@ pub fn stop(app: &mut App, ii: usize) {
 }
 
 /// Applies one event to its instance: panes, timeline, state.
-pub fn on_event(app: &mut App, id: u64, at: Duration, event: ProcessEvent) {
-    let Some(ii) = app.instances.iter().position(|i| i.id == id) else {
+pub fn on_event(
+    app: &mut App,
+    id: u64,
+    at: Duration,
+    event: ProcessEvent,
+    now: Instant,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(ii) = app.index_of(id) else {
         return;
     };
-    let inst = &mut app.instances[ii];
+    let quitting = app.quitting.is_some();
+    let inst = &mut app.procs.instances[ii];
     inst.timeline.push(at, &event);
     match event {
         ProcessEvent::ConnectionMade { pid } => inst.pid = Some(pid),
@@ -182,11 +178,9 @@ pub fn on_event(app: &mut App, id: u64, at: Duration, event: ProcessEvent) {
             inst.exited_at = Some(at);
             inst.kill_at = None;
             inst.pending_signals.clear();
-            if app.quitting.is_some() {
+            if quitting {
                 // A grandchild may hold a pipe: the console is leaving, let go of them.
-                if let Some(t) = &inst.transport {
-                    t.lose_connection();
-                }
+                fx.push(Effect::LoseConnection { id });
             }
         }
         ProcessEvent::ProcessEnded { status } => {
@@ -197,11 +191,11 @@ pub fn on_event(app: &mut App, id: u64, at: Duration, event: ProcessEvent) {
                     pane.closed = true;
                 }
             }
-            app.status = format!("{} ended: {status}", inst.name);
-            if inst.restart && app.quitting.is_none() {
+            app.view.status = format!("{} ended: {status}", inst.name);
+            if inst.restart && !quitting {
                 inst.restart = false;
                 let ci = inst.command;
-                let new = start(app, ci);
+                let new = start(app, ci, now, fx);
                 select_instance(app, new);
             }
         }
@@ -210,25 +204,21 @@ pub fn on_event(app: &mut App, id: u64, at: Duration, event: ProcessEvent) {
 
 /// Moves the list's selection onto instance `ii`.
 pub fn select_instance(app: &mut App, ii: usize) {
-    if let Some(row) = app
-        .rows()
-        .iter()
-        .position(|r| *r == super::model::Row::Instance(ii))
-    {
-        app.row = row;
+    if let Some(row) = app.rows().iter().position(|r| *r == Row::Instance(ii)) {
+        app.view.row = row;
     }
 }
 
 /// Timers: KILL after the grace period, delayed start signals. True if anything happened.
-pub fn tick(app: &mut App, now: Instant) -> bool {
+pub fn tick(app: &mut App, now: Instant, fx: &mut Vec<Effect>) -> bool {
     let mut changed = false;
-    for inst in &mut app.instances {
-        let Some(t) = inst.transport.clone() else {
-            continue;
-        };
+    for inst in app.procs.instances.iter_mut().filter(|i| i.pid.is_some()) {
         if inst.kill_at.is_some_and(|at| at <= now) {
             inst.kill_at = None;
-            let _ = t.signal_process(Signal::SIGKILL);
+            fx.push(Effect::Signal {
+                id: inst.id,
+                signal: Signal::SIGKILL,
+            });
             changed = true;
         }
         let (due, later): (Vec<_>, Vec<_>) = inst
@@ -236,10 +226,59 @@ pub fn tick(app: &mut App, now: Instant) -> bool {
             .drain(..)
             .partition(|(at, _)| *at <= now);
         inst.pending_signals = later;
-        for (_, sig) in due {
-            let _ = t.signal_process(sig);
+        for (_, signal) in due {
+            fx.push(Effect::Signal {
+                id: inst.id,
+                signal,
+            });
             changed = true;
         }
     }
     changed
+}
+
+/// Starts leaving: TERM to every running child (and a hangup to pty children), KILL after
+/// the grace period; the loop ends once all have ended, or shortly after the KILL.
+pub fn quit(app: &mut App, now: Instant, fx: &mut Vec<Effect>) {
+    let grace = Duration::from_millis(app.procs.settings.stop_grace_ms);
+    let mut stopping = 0;
+    for inst in app.procs.instances.iter_mut() {
+        match inst.state {
+            RunState::Running if inst.pid.is_some() => {
+                fx.push(Effect::Signal {
+                    id: inst.id,
+                    signal: Signal::SIGTERM,
+                });
+                if inst.pty {
+                    fx.push(Effect::LoseConnection { id: inst.id });
+                }
+                inst.kill_at = Some(now + grace);
+                stopping += 1;
+            }
+            RunState::Exited(_) => fx.push(Effect::LoseConnection { id: inst.id }),
+            _ => {}
+        }
+    }
+    app.quitting = Some(now + grace + Duration::from_secs(2));
+    app.view.status = format!("stopping {stopping} children…");
+}
+
+/// Saves instance `ii`'s timeline to `fdscope-NAME-PID.jsonl` in the current directory.
+pub fn save_transcript(app: &mut App, ii: usize, fx: &mut Vec<Effect>) {
+    let inst = &app.procs.instances[ii];
+    let path = std::path::PathBuf::from(format!(
+        "fdscope-{}-{}.jsonl",
+        inst.name,
+        inst.pid.map_or(inst.id, u64::from)
+    ));
+    let mut contents = String::new();
+    for entry in &inst.timeline.entries {
+        contents.push_str(&super::timeline::json_line(entry, &inst.name));
+        contents.push('\n');
+    }
+    fx.push(Effect::SaveFile {
+        path,
+        contents,
+        what: format!("{} events", inst.timeline.entries.len()),
+    });
 }

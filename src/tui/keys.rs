@@ -47,299 +47,125 @@ pub struct Binding {
     pub keys: &'static [Key],
     /// What it does.
     pub action: Action,
-    /// The help text.
-    pub help: &'static str,
-    /// Shown in the one-line hint bar of its mode.
-    pub hint: bool,
+    /// The word or two the one-line hint bar of its mode shows, if it is shown there.
+    pub hint: Option<&'static str>,
+    /// The help text, where it says more than the action's own description in this mode.
+    pub help: Option<&'static str>,
+}
+
+impl Binding {
+    /// The help overlay's text for this row.
+    pub fn help(&self) -> &'static str {
+        self.help.unwrap_or_else(|| self.action.describe())
+    }
 }
 
 const fn b(
     mode: Mode,
     keys: &'static [Key],
     action: Action,
-    help: &'static str,
-    hint: bool,
+    hint: Option<&'static str>,
 ) -> Binding {
     Binding {
         mode,
         keys,
         action,
-        help,
         hint,
+        help: None,
     }
 }
 
-use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
-use Mode::{Help, Input, Menu, Normal, Pty, Search};
+const fn bh(
+    mode: Mode,
+    keys: &'static [Key],
+    action: Action,
+    hint: Option<&'static str>,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        mode,
+        keys,
+        action,
+        hint,
+        help: Some(help),
+    }
+}
+
+use KeyCode::{
+    BackTab, Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
+use Mode::{Help, Input, Menu, Normal, Pty, PtyChord, Search};
 
 /// Every key the console knows, by mode.
 pub static BINDINGS: &[Binding] = &[
-    b(
-        Normal,
-        &[k(Up), c('k')],
-        Action::Up,
-        "select the row above",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(Down), c('j')],
-        Action::Down,
-        "select the row below",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(Enter)],
-        Action::Start,
-        "start a new instance",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('i')],
-        Action::FocusInput,
-        "type into a writable fd",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('p')],
-        Action::FocusPty,
-        "focus the pty (keys go to the child)",
-        true,
-    ),
-    b(Normal, &[c('s')], Action::SignalMenu, "signal menu", true),
-    b(
-        Normal,
-        &[c('x')],
-        Action::Stop,
-        "stop: TERM, KILL after the grace period",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('r')],
-        Action::Restart,
-        "restart the instance",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('c')],
-        Action::CloseMenu,
-        "close one fd of the instance",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('L')],
-        Action::LoseConnection,
-        "lose_connection (close every pipe)",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('d')],
-        Action::Dismiss,
-        "remove an ended instance",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(Right), c('l'), k(Tab)],
-        Action::NextPane,
-        "focus the next pane",
-        false,
-    ),
+    b(Normal, &[k(Up), c('k')], Action::Up, None),
+    b(Normal, &[k(Down), c('j')], Action::Down, None),
+    b(Normal, &[k(Enter)], Action::Start, Some("start")),
+    b(Normal, &[c('i')], Action::FocusInput, Some("input")),
+    b(Normal, &[c('p')], Action::FocusPty, Some("pty")),
+    b(Normal, &[c('s')], Action::SignalMenu, Some("signal")),
+    b(Normal, &[c('x')], Action::Stop, Some("stop")),
+    b(Normal, &[c('r')], Action::Restart, Some("restart")),
+    b(Normal, &[c('c')], Action::CloseMenu, Some("close fd")),
+    b(Normal, &[c('L')], Action::LoseConnection, None),
+    b(Normal, &[c('d')], Action::Dismiss, None),
+    b(Normal, &[k(Right), c('l'), k(Tab)], Action::NextPane, None),
     b(
         Normal,
         &[k(Left), c('h'), k(BackTab)],
         Action::PrevPane,
-        "focus the previous pane",
-        false,
+        None,
     ),
-    b(
-        Normal,
-        &[c('z')],
-        Action::Zoom,
-        "zoom the focused pane / show all",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('t')],
-        Action::ToggleTimeline,
-        "show / hide the timeline",
-        true,
-    ),
-    b(
-        Normal,
-        &[k(PageUp), ctrl('b')],
-        Action::PageUp,
-        "scroll the focused pane up",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(PageDown), ctrl('f')],
-        Action::PageDown,
-        "scroll the focused pane down",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(Home), c('g')],
-        Action::Top,
-        "scroll to the oldest line",
-        false,
-    ),
-    b(
-        Normal,
-        &[k(End), c('G')],
-        Action::Bottom,
-        "scroll to the end and follow",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('/')],
-        Action::Search,
-        "search the focused pane",
-        true,
-    ),
-    b(
-        Normal,
-        &[c('n')],
-        Action::SearchNext,
-        "next (older) match",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('N')],
-        Action::SearchPrev,
-        "previous (newer) match",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('y')],
-        Action::Copy,
-        "copy the visible text (OSC 52)",
-        false,
-    ),
-    b(
-        Normal,
-        &[ctrl('l')],
-        Action::Clear,
-        "clear the focused pane",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('b')],
-        Action::ToggleHex,
-        "hex view of the focused pane",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('w')],
-        Action::SaveTranscript,
-        "save the transcript (JSON lines)",
-        false,
-    ),
-    b(
-        Normal,
-        &[c('m')],
-        Action::ToggleMouse,
-        "mouse capture on / off",
-        false,
-    ),
-    b(Normal, &[c('?')], Action::Help, "help", true),
-    b(
-        Normal,
-        &[c('q')],
-        Action::Quit,
-        "quit (stops every child)",
-        true,
-    ),
-    b(
-        Input,
-        &[k(Enter)],
-        Action::Send,
-        "send line + \\n (escapes \\n \\t \\xNN \\e)",
-        true,
-    ),
-    b(
-        Input,
-        &[alt(Enter)],
-        Action::SendRaw,
-        "send the line without a newline",
-        false,
-    ),
-    b(
-        Input,
-        &[ctrl('d')],
-        Action::CloseTarget,
-        "close the target fd (EOF)",
-        true,
-    ),
-    b(
-        Input,
-        &[k(Tab)],
-        Action::NextTarget,
-        "next writable fd",
-        true,
-    ),
-    b(
-        Input,
-        &[k(BackTab)],
-        Action::PrevTarget,
-        "previous writable fd",
-        false,
-    ),
-    b(
-        Input,
-        &[k(Up)],
-        Action::HistoryPrev,
-        "previous line from history",
-        false,
-    ),
-    b(
-        Input,
-        &[k(Down)],
-        Action::HistoryNext,
-        "next line from history",
-        false,
-    ),
-    b(Input, &[k(Esc)], Action::Back, "back to the list", true),
+    b(Normal, &[c('z')], Action::Zoom, Some("zoom")),
+    b(Normal, &[c('t')], Action::ToggleTimeline, Some("timeline")),
+    b(Normal, &[k(PageUp), ctrl('b')], Action::PageUp, None),
+    b(Normal, &[k(PageDown), ctrl('f')], Action::PageDown, None),
+    b(Normal, &[k(Home), c('g')], Action::Top, None),
+    b(Normal, &[k(End), c('G')], Action::Bottom, None),
+    b(Normal, &[c('/')], Action::Search, Some("search")),
+    b(Normal, &[c('n')], Action::SearchNext, None),
+    b(Normal, &[c('N')], Action::SearchPrev, None),
+    b(Normal, &[c('y')], Action::Copy, None),
+    b(Normal, &[ctrl('l')], Action::Clear, None),
+    b(Normal, &[c('b')], Action::ToggleHex, None),
+    b(Normal, &[c('w')], Action::SaveTranscript, None),
+    b(Normal, &[c('m')], Action::ToggleMouse, None),
+    b(Normal, &[c('?')], Action::Help, Some("help")),
+    b(Normal, &[c('q')], Action::Quit, Some("quit")),
+    b(Input, &[k(Enter)], Action::Send, Some("send")),
+    b(Input, &[alt(Enter)], Action::SendRaw, None),
+    b(Input, &[ctrl('d')], Action::CloseTarget, Some("EOF")),
+    b(Input, &[k(Tab)], Action::NextTarget, Some("target")),
+    b(Input, &[k(BackTab)], Action::PrevTarget, None),
+    b(Input, &[k(Up)], Action::HistoryPrev, None),
+    b(Input, &[k(Down)], Action::HistoryNext, None),
+    b(Input, &[k(Esc)], Action::Back, Some("back")),
     b(
         Pty,
         &[ctrl('a')],
         Action::ChordLeader,
-        "then Esc: leave; then Ctrl-A: send Ctrl-A",
-        true,
+        Some("then Esc: leave the pty"),
     ),
-    b(Search, &[k(Enter)], Action::SearchConfirm, "search", true),
-    b(Search, &[k(Esc)], Action::Back, "cancel", true),
-    b(Menu, &[k(Up), c('k')], Action::MenuUp, "up", false),
-    b(Menu, &[k(Down), c('j')], Action::MenuDown, "down", false),
-    b(Menu, &[k(Enter)], Action::MenuChoose, "do it", true),
-    b(
+    b(PtyChord, &[k(Esc)], Action::LeavePty, Some("leave the pty")),
+    b(Search, &[k(Enter)], Action::SearchConfirm, Some("find")),
+    bh(Search, &[k(Esc)], Action::Back, Some("back"), "cancel"),
+    b(Search, &[k(Backspace)], Action::SearchDeleteChar, None),
+    b(Menu, &[k(Up), c('k')], Action::MenuUp, None),
+    b(Menu, &[k(Down), c('j')], Action::MenuDown, None),
+    b(Menu, &[k(Enter)], Action::MenuChoose, Some("choose")),
+    bh(
         Menu,
         &[k(Esc), c('q')],
         Action::Back,
+        Some("back"),
         "close the menu",
-        true,
     ),
-    b(
+    bh(
         Help,
         &[k(Esc), c('?'), c('q')],
         Action::Back,
+        Some("back"),
         "close the help",
-        true,
     ),
 ];
 
@@ -404,7 +230,7 @@ pub fn help_rows() -> Vec<(Mode, String, &'static str)> {
         .iter()
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(label).collect();
-            (b.mode, keys.join(" "), b.help)
+            (b.mode, keys.join(" "), b.help())
         })
         .collect()
 }
@@ -413,35 +239,9 @@ pub fn help_rows() -> Vec<(Mode, String, &'static str)> {
 pub fn hint(mode: Mode) -> Vec<(String, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|b| b.mode == mode && b.hint)
-        .map(|b| (label(&b.keys[0]), short(b.action)))
+        .filter(|b| b.mode == mode)
+        .filter_map(|b| Some((label(&b.keys[0]), b.hint?)))
         .collect()
-}
-
-/// A word or two for the hint bar.
-fn short(action: Action) -> &'static str {
-    match action {
-        Action::Start => "start",
-        Action::FocusInput => "input",
-        Action::FocusPty => "pty",
-        Action::SignalMenu => "signal",
-        Action::Stop => "stop",
-        Action::Restart => "restart",
-        Action::CloseMenu => "close fd",
-        Action::Zoom => "zoom",
-        Action::ToggleTimeline => "timeline",
-        Action::Search => "search",
-        Action::Help => "help",
-        Action::Quit => "quit",
-        Action::Send => "send",
-        Action::CloseTarget => "EOF",
-        Action::NextTarget => "target",
-        Action::Back => "back",
-        Action::ChordLeader => "then Esc: leave the pty",
-        Action::SearchConfirm => "find",
-        Action::MenuChoose => "choose",
-        _ => "",
-    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,18 @@ pub fn inner(rect: Rect) -> (u16, u16) {
     )
 }
 
+/// The visible panes of the console and where they are on its screen.
+pub fn pane_rects(app: &super::state::App) -> Vec<(super::state::PaneRef, Rect)> {
+    let panes = app.visible_panes();
+    let kinds: Vec<PaneKind> = panes.iter().map(|p| app.pane(*p).kind).collect();
+    let zoom = app
+        .view
+        .zoom
+        .then_some(app.view.focus.min(panes.len().saturating_sub(1)));
+    let areas = areas(app.view.screen, &kinds, zoom, app.view.show_timeline);
+    panes.into_iter().zip(areas.panes).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,15 +26,6 @@ pub struct StyledLine {
 }
 
 impl StyledLine {
-    /// A line of plain text (for tests and notes).
-    pub fn plain(text: &str) -> Self {
-        let mut line = StyledLine::default();
-        for c in text.chars() {
-            line.push(Style::default(), c);
-        }
-        line
-    }
-
     fn style_at_end(&self) -> Style {
         self.runs.last().map_or(Style::default(), |(_, s)| *s)
     }

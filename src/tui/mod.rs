@@ -2,25 +2,30 @@
 //! terminal emulator for pty children, an input line for any writable fd, the timeline of
 //! events, signals and closes from menus.
 //!
-//! Split the Elm way: [`model`] (state), [`update`] (the only code that changes it, from
-//! messages and [`action::Action`]s), [`view`] (draws it, no I/O); [`keys`] is the key
-//! table that drives both dispatch and the help; children reach the UI only as
-//! [`model::Msg`]s; [`runner`] is the loop and [`terminal`] owns the screen and fds 0–2.
+//! Split the Elm way: [`state`] (plain data, no I/O handle), [`update`] (the only code that
+//! changes it, from messages and [`action::Action`]s; pure: it returns [`effect::Effect`]s),
+//! [`effects`] (performs them: spawns, writes, signals, files, the terminal), [`view`]
+//! (draws the state, no I/O); [`keys`] is the key table that drives dispatch, the help and
+//! the hint bar; children reach the UI only as [`state::Msg`]s; [`runner`] is the loop and
+//! [`terminal`] owns the screen and fds 0–2.
 
 #![warn(missing_docs)]
 
 pub mod action;
 pub mod ansi;
+pub mod browse;
+pub mod effect;
+pub mod effects;
 pub mod guard;
+pub mod input;
 pub mod instance;
 pub mod keyenc;
 pub mod keys;
 pub mod layout;
 pub mod log;
-pub mod model;
-pub mod ops;
 pub mod pane;
 pub mod runner;
+pub mod state;
 pub mod terminal;
 pub mod timeline;
 pub mod update;

@@ -155,12 +155,12 @@ impl Pane {
         self.raw.push(data);
         match &mut self.body {
             Body::Log(log) => {
-                let before = log.log.len() as u64 + log.log.dropped();
+                let before = log.lines.len() as u64 + log.lines.dropped();
                 log.feed(data);
                 if self.scroll > 0 {
                     // Keep the lines the user is reading in place while output arrives.
-                    let after = log.log.len() as u64 + log.log.dropped();
-                    let max = log.log.len().saturating_sub(1);
+                    let after = log.lines.len() as u64 + log.lines.dropped();
+                    let max = log.lines.len().saturating_sub(1);
                     self.scroll = (self.scroll + (after - before) as usize).min(max);
                 }
             }
@@ -179,8 +179,8 @@ impl Pane {
     /// Adds a line written by the console itself (dimmed), e.g. `closed (EOF)`.
     pub fn note(&mut self, text: &str, style: Style) {
         if let Body::Log(log) = &mut self.body {
-            log.log.push_str(style, text);
-            log.log.newline();
+            log.lines.push_str(style, text);
+            log.lines.newline();
         }
     }
 
@@ -202,7 +202,7 @@ impl Pane {
         self.scroll = 0;
         self.hit = None;
         match &mut self.body {
-            Body::Log(log) => log.log.clear(),
+            Body::Log(log) => log.lines.clear(),
             Body::Term(parser, _, scrollback) => {
                 // A new parser of the same size: screen and scrollback gone.
                 let (rows, cols) = parser.screen().size();
@@ -220,14 +220,6 @@ impl Pane {
                 true
             }
             _ => false,
-        }
-    }
-
-    /// Lines of scrollback kept (text lines, or terminal scrollback).
-    pub fn line_count(&self) -> usize {
-        match &self.body {
-            Body::Log(log) => log.log.len(),
-            Body::Term(parser, _, _) => parser.screen().size().0 as usize,
         }
     }
 }

@@ -4,8 +4,9 @@
 //! Children never wait for the screen: their events arrive through a bounded channel that
 //! the loop empties within a time budget per turn, whether or not their panes are visible.
 
-use super::model::{App, Msg, RunState};
-use super::{instance, ops, terminal, update, view};
+use super::effects::{Driver, Performer};
+use super::state::{App, Msg, RunState};
+use super::{instance, terminal, update, view};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -78,36 +79,125 @@ pub async fn run_loop(
     spawn_console_reader(console.output, tx.clone())?;
     let mut term = Terminal::new(CrosstermBackend::new(console.tty))?;
     let size = term.size()?;
-    let mut app = App::new(
+    let app = App::new(
         config.commands,
         config.console,
-        tx,
         Rect::new(0, 0, size.width, size.height),
     );
-    app.console_in = Some(console.input);
-    for ci in 0..app.commands.len() {
-        let cmd = &app.commands[ci];
+    let mut driver = Driver::new(app, Performer::new(tx, Some(console.input)));
+    start_named(&mut driver, &start);
+    let result = drive(&mut driver, &mut term, &mut keys, &mut rx).await;
+    // On every way out (quit, signal, a terminal error) children are stopped and reaped.
+    stop_all(&mut driver, &mut rx).await;
+    let _ = term.backend_mut().flush();
+    result.map(|()| 0)
+}
+
+/// Starts the commands named by `--start` (as often as named) and the `autostart` ones.
+fn start_named(driver: &mut Driver, start: &[String]) {
+    let now = Instant::now();
+    for ci in 0..driver.app.procs.commands.len() {
+        let cmd = &driver.app.procs.commands[ci];
         let times = start
             .iter()
             .filter(|s| **s == cmd.name)
             .count()
             .max(usize::from(cmd.autostart));
         for _ in 0..times {
-            let ii = instance::start(&mut app, ci);
-            instance::select_instance(&mut app, ii);
+            let mut effects = Vec::new();
+            let ii = instance::start(&mut driver.app, ci, now, &mut effects);
+            instance::select_instance(&mut driver.app, ii);
+            driver.perform(effects, now);
         }
     }
+}
 
-    let result = drive(&mut app, &mut term, &mut keys, &mut rx).await;
-    // On every way out (quit, signal, a terminal error) children are stopped and reaped.
-    stop_all(&mut app, &mut rx).await;
-    let _ = term.backend_mut().flush();
-    result.map(|()| 0)
+/// When the loop should wake up if nothing arrives: at the next frame when there is
+/// something to draw, else for timers and the clocks of running instances.
+fn idle_wait(app: &App, dirty: bool, last_draw: Instant, now: Instant) -> Duration {
+    if dirty {
+        return (last_draw + FRAME).saturating_duration_since(now);
+    }
+    let clock = app.procs.instances.iter().any(|i| i.running());
+    let timer = update::next_timer(app, now).unwrap_or(IDLE);
+    timer.min(if clock { CLOCK } else { IDLE })
+}
+
+/// What the loop remembers between turns.
+struct Pacing {
+    dirty: bool,
+    answer_key: bool,
+    last_draw: Instant,
+}
+
+/// Drains what is ready, keys before output, within a budget that ends no later than the
+/// next frame: under a flood the slice would otherwise overrun the frame it should end in,
+/// and the screen (and the answer to a key) would slip a whole slice.
+fn drain(
+    driver: &mut Driver,
+    keys: &mut mpsc::UnboundedReceiver<Event>,
+    rx: &mut mpsc::Receiver<Msg>,
+    pacing: &mut Pacing,
+) {
+    let start = Instant::now();
+    let budget = (start + DRAIN_BUDGET).min((pacing.last_draw + FRAME).max(start));
+    loop {
+        while let Ok(event) = keys.try_recv() {
+            driver.handle(Msg::Term(event));
+            pacing.dirty = true;
+            pacing.answer_key = true;
+        }
+        if pacing.answer_key {
+            break;
+        }
+        match rx.try_recv() {
+            Ok(msg) => {
+                driver.handle(msg);
+                pacing.dirty = true;
+            }
+            Err(_) => break,
+        }
+        if Instant::now() >= budget {
+            break;
+        }
+    }
+}
+
+/// Writes what the performer has for the terminal itself (OSC 52, mouse capture).
+fn flush_to_terminal(
+    driver: &mut Driver,
+    term: &mut Terminal<CrosstermBackend<std::fs::File>>,
+) -> anyhow::Result<()> {
+    let performer = &mut driver.performer;
+    if !performer.to_terminal.is_empty() {
+        term.backend_mut().write_all(&performer.to_terminal)?;
+        performer.to_terminal.clear();
+    }
+    match performer.mouse.take() {
+        Some(true) => crossterm::execute!(term.backend_mut(), EnableMouseCapture)?,
+        Some(false) => crossterm::execute!(term.backend_mut(), DisableMouseCapture)?,
+        None => {}
+    }
+    Ok(())
+}
+
+/// Draws a frame: sizes the screen and the pty to it first.
+fn draw(
+    driver: &mut Driver,
+    term: &mut Terminal<CrosstermBackend<std::fs::File>>,
+    now: Instant,
+) -> anyhow::Result<()> {
+    let size = term.size()?;
+    driver.app.view.screen = Rect::new(0, 0, size.width, size.height);
+    let effects = update::sync_pty_size(&mut driver.app);
+    driver.perform(effects, now);
+    term.draw(|frame| view::draw(frame, &driver.app, now))?;
+    Ok(())
 }
 
 /// The loop proper, until `app.done` or an error from the terminal.
 async fn drive(
-    app: &mut App,
+    driver: &mut Driver,
     term: &mut Terminal<CrosstermBackend<std::fs::File>>,
     keys: &mut mpsc::UnboundedReceiver<Event>,
     rx: &mut mpsc::Receiver<Msg>,
@@ -115,88 +205,46 @@ async fn drive(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    let mut dirty = true;
-    let mut answer_key = false;
-    let mut last_draw = Instant::now() - FRAME;
-    let mut mouse = app.mouse;
-    while !app.done {
-        let now = Instant::now();
-        let wait = if dirty {
-            (last_draw + FRAME).saturating_duration_since(now)
-        } else {
-            // Wake for timers, and to move the elapsed clocks of running instances.
-            let clock = app.instances.iter().any(|i| i.running());
-            let timer = update::next_timer(app, now).unwrap_or(IDLE);
-            timer.min(if clock { CLOCK } else { IDLE })
-        };
+    let mut pacing = Pacing {
+        dirty: true,
+        answer_key: false,
+        last_draw: Instant::now() - FRAME,
+    };
+    while !driver.app.done {
+        let wait = idle_wait(&driver.app, pacing.dirty, pacing.last_draw, Instant::now());
         tokio::select! {
             biased;
             Some(event) = keys.recv() => {
-                update::handle(app, Msg::Term(event));
-                dirty = true;
-                answer_key = true;
+                driver.handle(Msg::Term(event));
+                pacing.dirty = true;
+                pacing.answer_key = true;
             }
             Some(msg) = rx.recv() => {
-                update::handle(app, msg);
-                dirty = true;
+                driver.handle(msg);
+                pacing.dirty = true;
             }
-            _ = sigterm.recv() => quit_on_signal(app, 15),
-            _ = sighup.recv() => quit_on_signal(app, 1),
-            _ = sigint.recv() => quit_on_signal(app, 2),
+            _ = sigterm.recv() => quit_on_signal(driver),
+            _ = sighup.recv() => quit_on_signal(driver),
+            _ = sigint.recv() => quit_on_signal(driver),
             _ = tokio::time::sleep(wait) => {}
         }
-        // Drain what is ready, keys before output, within a budget that ends no later than
-        // the next frame: under a flood the slice would otherwise overrun the frame it
-        // should end in, and the screen (and the answer to a key) would slip a whole slice.
-        let start = Instant::now();
-        let budget = (start + DRAIN_BUDGET).min((last_draw + FRAME).max(start));
-        loop {
-            while let Ok(event) = keys.try_recv() {
-                update::handle(app, Msg::Term(event));
-                dirty = true;
-                answer_key = true;
-            }
-            if answer_key {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(msg) => {
-                    update::handle(app, msg);
-                    dirty = true;
-                }
-                Err(_) => break,
-            }
-            if Instant::now() >= budget {
-                break;
-            }
-        }
+        drain(driver, keys, rx, &mut pacing);
         let now = Instant::now();
-        dirty |= update::tick(app, now);
+        pacing.dirty |= driver.tick();
         // Running instances show a clock with tenths of a second.
-        if now >= last_draw + CLOCK && app.instances.iter().any(|i| i.running()) {
-            dirty = true;
+        if now >= pacing.last_draw + CLOCK && driver.app.procs.instances.iter().any(|i| i.running())
+        {
+            pacing.dirty = true;
         }
-        for bytes in app.outbox.drain(..) {
-            term.backend_mut().write_all(&bytes)?;
-        }
-        if mouse != app.mouse {
-            mouse = app.mouse;
-            if mouse {
-                crossterm::execute!(term.backend_mut(), EnableMouseCapture)?;
-            } else {
-                crossterm::execute!(term.backend_mut(), DisableMouseCapture)?;
-            }
-        }
+        flush_to_terminal(driver, term)?;
         // A key is answered on the next draw at once, not at the frame cap: the cap is
         // for output, and typing is far slower than 60 keys a second.
-        if dirty && (answer_key || now >= last_draw + FRAME) && !app.done {
-            let size = term.size()?;
-            app.screen = Rect::new(0, 0, size.width, size.height);
-            update::sync_pty_size(app);
-            term.draw(|frame| view::draw(frame, app, now))?;
-            last_draw = now;
-            dirty = false;
-            answer_key = false;
+        let due = pacing.answer_key || now >= pacing.last_draw + FRAME;
+        if pacing.dirty && due && !driver.app.done {
+            draw(driver, term, now)?;
+            pacing.last_draw = now;
+            pacing.dirty = false;
+            pacing.answer_key = false;
         }
     }
     Ok(())
@@ -204,38 +252,39 @@ async fn drive(
 
 /// Stops every child still alive (TERM, KILL after the grace period) and waits for them
 /// to end, without drawing.
-async fn stop_all(app: &mut App, rx: &mut mpsc::Receiver<Msg>) {
+async fn stop_all(driver: &mut Driver, rx: &mut mpsc::Receiver<Msg>) {
     let alive = |app: &App| {
-        app.instances
+        app.procs
+            .instances
             .iter()
             .any(|i| matches!(i.state, RunState::Running | RunState::Exited(_)))
     };
-    if !alive(app) {
+    if !alive(&driver.app) {
         return;
     }
-    if app.quitting.is_none() {
-        ops::quit(app);
+    if driver.app.quitting.is_none() {
+        driver.act(crate::tui::action::Action::Quit);
     }
-    let deadline = app.quitting.unwrap_or_else(Instant::now);
-    while alive(app) && Instant::now() < deadline {
-        let wait = update::next_timer(app, Instant::now()).unwrap_or(CLOCK);
+    let deadline = driver.app.quitting.unwrap_or_else(Instant::now);
+    while alive(&driver.app) && Instant::now() < deadline {
+        let wait = update::next_timer(&driver.app, Instant::now()).unwrap_or(CLOCK);
         tokio::select! {
-            Some(msg) = rx.recv() => update::handle(app, msg),
+            Some(msg) = rx.recv() => driver.handle(msg),
             _ = tokio::time::sleep(wait.min(CLOCK)) => {}
         }
-        update::tick(app, Instant::now());
+        driver.tick();
     }
-    for inst in app.instances.iter().filter(|i| i.running()) {
-        if let Some(t) = &inst.transport {
+    for inst in driver.app.procs.instances.iter().filter(|i| i.running()) {
+        if let Some(t) = driver.performer.transport(inst.id) {
             let _ = t.signal_process(crate::Signal::SIGKILL);
         }
     }
 }
 
-fn quit_on_signal(app: &mut App, sig: i32) {
-    if app.quitting.is_some() {
-        app.done = true; // asked twice: leave now
+fn quit_on_signal(driver: &mut Driver) {
+    if driver.app.quitting.is_some() {
+        driver.app.done = true; // asked twice: leave now
     } else {
-        update::handle(app, Msg::Terminate(sig));
+        driver.handle(Msg::Terminate);
     }
 }

@@ -1,94 +1,111 @@
-//! `update`: the only place that changes the model. Messages come in (child events, keys,
-//! the mouse, signals), keys become [`Action`]s through the key table, actions are done.
+//! `update`: the only place that changes the state. Messages come in (child events, keys,
+//! the mouse, signals, the answers of performed effects), keys become [`Action`]s through
+//! the key table, actions are done. Pure: it takes the clock as an argument and returns
+//! the [`Effect`]s to perform, so it runs in tests without a runtime or a child.
 
-use super::action::{Action, Mode};
+use super::action::{Action, Mode, SIGNALS};
+use super::browse;
+use super::effect::Effect;
+use super::input;
 use super::instance;
 use super::keyenc;
 use super::keys;
 use super::layout;
-use super::model::{App, Menu, Msg, PaneRef, RunState};
-use super::ops;
 use super::pane::{Body, PaneKind};
-use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use super::state::{App, Menu, Msg, PaneRef, RunState, Target};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::{Position, Rect};
 use std::time::{Duration, Instant};
 
-/// Applies one message.
-pub fn handle(app: &mut App, msg: Msg) {
+/// Applies one message as of `now`; returns what to do outside.
+pub fn handle(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
+    let mut fx = Vec::new();
     match msg {
-        Msg::Child { id, at, event } => instance::on_event(app, id, at, event),
-        Msg::Console(data) => app.console.feed(&data),
-        Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => on_key(app, key),
-        Msg::Term(Event::Mouse(mouse)) => on_mouse(app, mouse),
-        Msg::Term(Event::Paste(text)) => on_paste(app, &text),
-        Msg::Term(Event::Resize(cols, rows)) => app.screen = Rect::new(0, 0, cols, rows),
+        Msg::Child { id, at, event } => instance::on_event(app, id, at, event, now, &mut fx),
+        Msg::Console(data) => app.procs.console.feed(&data),
+        Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            on_key(app, key, now, &mut fx)
+        }
+        Msg::Term(Event::Mouse(mouse)) => on_mouse(app, mouse, now, &mut fx),
+        Msg::Term(Event::Paste(text)) => on_paste(app, &text, now, &mut fx),
+        Msg::Term(Event::Resize(cols, rows)) => app.view.screen = Rect::new(0, 0, cols, rows),
         Msg::Term(_) => {}
-        Msg::Terminate(_) => act(app, Action::Quit),
+        Msg::Terminate => act_into(app, Action::Quit, now, &mut fx),
+        Msg::Spawned { id, pid, started } => instance::on_spawned(app, id, pid, started, &mut fx),
+        Msg::SpawnFailed { id, error } => instance::on_spawn_failed(app, id, error),
+        Msg::Failed(text) | Msg::Done(text) => app.view.status = text,
     }
     check_quit(app);
+    fx
 }
 
-/// Reads a key according to the mode.
-pub fn on_key(app: &mut App, key: KeyEvent) {
-    match app.mode {
-        Mode::Pty => pty_key(app, key),
-        Mode::Help => act(app, Action::Back), // any key closes the help
-        Mode::Input => match keys::lookup(Mode::Input, key) {
-            Some(action) => act(app, action),
-            None => {
-                app.history_pos = None;
-                app.input.input(key);
-            }
-        },
-        Mode::Search => match keys::lookup(Mode::Search, key) {
-            Some(action) => act(app, action),
-            None => match key.code {
-                crossterm::event::KeyCode::Char(c) => app.search.push(c),
-                crossterm::event::KeyCode::Backspace => {
-                    app.search.pop();
-                }
-                _ => {}
-            },
-        },
-        mode => {
-            if let Some(action) = keys::lookup(mode, key) {
-                act(app, action);
+/// Does one action as of `now`; returns what to do outside.
+pub fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    act_into(app, action, now, &mut fx);
+    check_quit(app);
+    fx
+}
+
+/// Reads a key according to the mode: the key table first; what it does not bind is text
+/// for the line being edited, or bytes for the pty.
+fn on_key(app: &mut App, key: KeyEvent, now: Instant, fx: &mut Vec<Effect>) {
+    let mode = app.view.mode;
+    if let Some(action) = keys::lookup(mode, key) {
+        return act_into(app, action, now, fx);
+    }
+    match mode {
+        Mode::Pty => send_key_to_pty(app, key, false, now, fx),
+        Mode::PtyChord => {
+            // Ctrl-A then anything else: the child gets the Ctrl-A, then the key.
+            app.view.mode = Mode::Pty;
+            let leader_again = keys::lookup(Mode::Pty, key) == Some(Action::ChordLeader);
+            send_key_to_pty(app, key, !leader_again, now, fx);
+        }
+        Mode::Input => {
+            app.editors.history_pos = None;
+            app.editors.input.input(key);
+        }
+        Mode::Search => {
+            if let KeyCode::Char(c) = key.code {
+                app.editors.search.push(c);
             }
         }
+        _ => {}
     }
 }
 
-fn pty_key(app: &mut App, key: KeyEvent) {
-    let chord = std::mem::take(&mut app.chord);
-    let leader = keys::lookup(Mode::Pty, key) == Some(Action::ChordLeader);
-    if !chord && leader {
-        app.chord = true;
-        return;
-    }
-    if chord && key.code == crossterm::event::KeyCode::Esc {
-        app.mode = Mode::Normal;
-        app.status = "left the pty".into();
-        return;
-    }
+/// Sends a key to the pty as a terminal would encode it, after a Ctrl-A when `after_leader`
+/// (the chord leader followed by a key that is not Esc).
+fn send_key_to_pty(
+    app: &mut App,
+    key: KeyEvent,
+    after_leader: bool,
+    now: Instant,
+    fx: &mut Vec<Effect>,
+) {
     let app_cursor = pty_pane(app).is_some_and(|p| match &app.pane(p).body {
         Body::Term(parser, _, _) => parser.screen().application_cursor(),
         Body::Log(_) => false,
     });
-    let mut bytes = if chord && !leader {
-        vec![0x01]
-    } else {
-        Vec::new()
-    };
+    let mut bytes = Vec::new();
+    if after_leader {
+        bytes.push(0x01);
+    }
     bytes.extend(keyenc::encode(key, app_cursor));
-    ops::send_to(app, 0, &bytes, false);
+    input::send_to(app, Target::Fd(0), &bytes, false, now, fx);
 }
 
-fn on_paste(app: &mut App, text: &str) {
-    match app.mode {
+fn on_paste(app: &mut App, text: &str, now: Instant, fx: &mut Vec<Effect>) {
+    match app.view.mode {
         Mode::Input => {
-            app.input.insert_str(text.replace(['\r', '\n'], " "));
+            app.editors
+                .input
+                .insert_str(text.replace(['\r', '\n'], " "));
         }
-        Mode::Pty => {
+        Mode::Pty | Mode::PtyChord => {
             let bracketed = pty_pane(app).is_some_and(|p| match &app.pane(p).body {
                 Body::Term(parser, _, _) => parser.screen().bracketed_paste(),
                 Body::Log(_) => false,
@@ -98,38 +115,42 @@ fn on_paste(app: &mut App, text: &str) {
             } else {
                 text.to_string()
             };
-            ops::send_to(app, 0, data.as_bytes(), false);
+            input::send_to(app, Target::Fd(0), data.as_bytes(), false, now, fx);
         }
-        Mode::Search => app.search.push_str(text),
+        Mode::Search => app.editors.search.push_str(text),
         _ => {}
     }
 }
 
-fn on_mouse(app: &mut App, mouse: MouseEvent) {
+fn on_mouse(app: &mut App, mouse: MouseEvent, now: Instant, fx: &mut Vec<Effect>) {
     let at = Position::new(mouse.column, mouse.row);
-    let panes = ops::pane_rects(app);
+    let panes = layout::pane_rects(app);
     let under = panes.iter().position(|(_, r)| r.contains(at));
     match mouse.kind {
         MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-            let lines = if mouse.kind == MouseEventKind::ScrollUp {
-                3
-            } else {
-                -3
-            };
             if let Some(i) = under {
-                ops::scroll(app, panes[i].0, lines);
+                // The wheel scrolls the pane under it, focused or not: the focus moves there
+                // for the scroll and back.
+                let focus = std::mem::replace(&mut app.view.focus, i);
+                let lines = if mouse.kind == MouseEventKind::ScrollUp {
+                    3
+                } else {
+                    -3
+                };
+                act_into(app, Action::Scroll(lines), now, fx);
+                app.view.focus = focus;
             }
         }
         MouseEventKind::Down(MouseButton::Left) => {
             if let Some(i) = under {
-                app.pane = i;
+                app.view.focus = i;
             } else {
-                let areas = layout::areas(app.screen, &[], None, app.show_timeline);
+                let areas = layout::areas(app.view.screen, &[], None, app.view.show_timeline);
                 if areas.list.contains(at) && at.y > areas.list.y {
                     let row = (at.y - areas.list.y - 1) as usize;
                     if row < app.rows().len() {
-                        app.row = row;
-                        app.pane = 0;
+                        app.view.row = row;
+                        app.view.focus = 0;
                     }
                 }
             }
@@ -145,55 +166,42 @@ pub fn pty_pane(app: &App) -> Option<PaneRef> {
         .find(|p| app.pane(*p).kind == PaneKind::Pty)
 }
 
-/// Does one action.
-pub fn act(app: &mut App, action: Action) {
+fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
     let selected = app.selected_instance();
     match action {
-        Action::Up | Action::Down => {
-            let len = app.rows().len();
-            app.row = if action == Action::Up {
-                app.row.saturating_sub(1)
-            } else {
-                (app.row + 1).min(len - 1)
-            };
-            app.pane = 0;
-            app.zoom = false;
-        }
+        Action::Up | Action::Down => move_selection(app, action == Action::Up),
         Action::Start => match app.selected_command() {
             Some(ci) => {
-                let ii = instance::start(app, ci);
+                let ii = instance::start(app, ci, now, fx);
                 instance::select_instance(app, ii);
-                app.pane = 0;
+                app.view.focus = 0;
             }
-            None => app.status = "select a command to start it".into(),
+            None => app.view.status = "select a command to start it".into(),
         },
         Action::Restart => match selected {
-            Some(ii) if app.instances[ii].running() => {
-                app.instances[ii].restart = true;
-                instance::stop(app, ii);
+            Some(ii) if app.procs.instances[ii].running() => {
+                app.procs.instances[ii].restart = true;
+                instance::stop(app, ii, now, fx);
             }
             Some(ii) => {
-                let new = instance::start(app, app.instances[ii].command);
+                let new = instance::start(app, app.procs.instances[ii].command, now, fx);
                 instance::select_instance(app, new);
             }
-            None => act(app, Action::Start),
+            None => act_into(app, Action::Start, now, fx),
         },
-        Action::Stop => with_instance(app, selected, instance::stop),
+        Action::Stop => with_instance(app, selected, |app, ii| instance::stop(app, ii, now, fx)),
         Action::SignalMenu => with_instance(app, selected, |app, _| {
-            let items = ops::SIGNALS
+            let items = SIGNALS
                 .iter()
                 .map(|s| {
-                    (
-                        s.as_str().trim_start_matches("SIG").to_string(),
-                        Action::Signal(*s),
-                    )
+                    let name = s.as_str().trim_start_matches("SIG").to_string();
+                    (name, Action::Signal(*s))
                 })
                 .collect();
             open_menu(app, "send signal", items);
         }),
         Action::CloseMenu => with_instance(app, selected, |app, ii| {
-            let inst = &app.instances[ii];
-            let mut items: Vec<(String, Action)> = inst
+            let mut items: Vec<(String, Action)> = app.procs.instances[ii]
                 .panes
                 .iter()
                 .filter(|p| !p.closed)
@@ -205,82 +213,71 @@ pub fn act(app: &mut App, action: Action) {
             ));
             open_menu(app, "close fd", items);
         }),
-        Action::LoseConnection => with_instance(app, selected, |app, ii| {
-            if let Some(t) = &app.instances[ii].transport {
-                t.lose_connection();
-                app.status = "lose_connection: every pipe closed".into();
-            }
+        Action::LoseConnection => with_live_instance(app, selected, |app, id| {
+            fx.push(Effect::LoseConnection { id });
+            app.view.status = "lose_connection: every pipe closed".into();
         }),
-        Action::CloseFd(fd) => with_instance(app, selected, |app, ii| ops::close_fd(app, ii, fd)),
-        Action::Signal(sig) => with_instance(app, selected, |app, ii| {
-            if let Some(t) = &app.instances[ii].transport {
-                app.status = match t.signal_process(sig) {
-                    Ok(()) => format!("sent {} to {}", sig.as_str(), app.instances[ii].name),
-                    Err(e) => format!("{}: {e}", sig.as_str()),
-                };
-            }
+        Action::CloseFd(fd) => with_instance(app, selected, |app, ii| {
+            input::close(app, ii, Target::Fd(fd), fx)
+        }),
+        Action::Signal(signal) => with_live_instance(app, selected, |app, id| {
+            fx.push(Effect::Signal { id, signal });
+            let name = &app.procs.instances[app.index_of(id).unwrap_or(0)].name;
+            app.view.status = format!("sent {} to {name}", signal.as_str());
         }),
         Action::Dismiss => with_instance(app, selected, |app, ii| {
-            if matches!(
-                app.instances[ii].state,
-                RunState::Ended(_) | RunState::Failed(_)
-            ) {
-                app.instances.remove(ii);
-                app.row = app.row.min(app.rows().len() - 1);
+            if app.procs.instances[ii].finished() {
+                app.procs.instances.remove(ii);
+                app.view.row = app.view.row.min(app.rows().len() - 1);
             } else {
-                app.status = "only ended instances can be removed".into();
+                app.view.status = "only ended instances can be removed".into();
             }
         }),
         Action::FocusInput => match app.target() {
-            Some(_) => app.mode = Mode::Input,
-            None => app.status = "no writable fd here".into(),
+            Some(_) => app.view.mode = Mode::Input,
+            None => app.view.status = "no writable fd here".into(),
         },
         Action::FocusPty => match pty_pane(app) {
             Some(_) => {
-                app.mode = Mode::Pty;
-                app.status = "pty focus: keys go to the child · Ctrl-A Esc to leave".into();
+                app.view.mode = Mode::Pty;
+                app.view.status = "pty focus: keys go to the child · Ctrl-A Esc to leave".into();
             }
-            None => app.status = "this instance has no pty".into(),
+            None => app.view.status = "this instance has no pty".into(),
         },
+        Action::ChordLeader => app.view.mode = Mode::PtyChord,
+        Action::LeavePty => {
+            app.view.mode = Mode::Normal;
+            app.view.status = "left the pty".into();
+        }
         Action::NextPane | Action::PrevPane => {
             let n = app.visible_panes().len().max(1);
-            app.pane = if action == Action::NextPane {
-                (app.pane + 1) % n
+            let focus = app.view.focus;
+            app.view.focus = if action == Action::NextPane {
+                (focus + 1) % n
             } else {
-                (app.pane + n - 1) % n
+                (focus + n - 1) % n
             };
         }
-        Action::Zoom => app.zoom = !app.zoom,
-        Action::ToggleTimeline => app.show_timeline = !app.show_timeline,
+        Action::Zoom => app.view.zoom = !app.view.zoom,
+        Action::ToggleTimeline => app.view.show_timeline = !app.view.show_timeline,
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom | Action::Scroll(_) => {
-            if let Some(p) = app.focused_pane() {
-                let page = ops::pane_rects(app)
-                    .iter()
-                    .find(|(r, _)| *r == p)
-                    .map_or(10, |(_, rect)| rect.height.saturating_sub(3).max(1) as i32);
-                let lines = match action {
-                    Action::PageUp => page,
-                    Action::PageDown => -page,
-                    Action::Top => i32::MAX / 2,
-                    Action::Bottom => i32::MIN / 2,
-                    Action::Scroll(n) => n,
-                    _ => 0,
-                };
-                ops::scroll(app, p, lines);
-            }
+            scroll_focused(app, action)
         }
         Action::Search => {
-            app.search.clear();
-            app.mode = Mode::Search;
+            app.editors.search.clear();
+            app.view.mode = Mode::Search;
+        }
+        Action::SearchDeleteChar => {
+            app.editors.search.pop();
         }
         Action::SearchConfirm => {
-            app.mode = Mode::Normal;
-            let term = app.search.clone();
-            ops::search(app, Some(term), true);
+            app.view.mode = Mode::Normal;
+            let term = app.editors.search.clone();
+            browse::search(app, Some(term), true);
         }
-        Action::SearchNext => ops::search(app, None, true),
-        Action::SearchPrev => ops::search(app, None, false),
-        Action::Copy => ops::copy(app),
+        Action::SearchNext => browse::search(app, None, true),
+        Action::SearchPrev => browse::search(app, None, false),
+        Action::Copy => browse::copy(app, fx),
         Action::Clear => {
             if let Some(p) = app.focused_pane() {
                 app.pane_mut(p).clear();
@@ -293,50 +290,50 @@ pub fn act(app: &mut App, action: Action) {
                 pane.scroll = 0;
             }
         }
-        Action::SaveTranscript => with_instance(app, selected, ops::save_transcript),
+        Action::SaveTranscript => with_instance(app, selected, |app, ii| {
+            instance::save_transcript(app, ii, fx)
+        }),
         Action::ToggleMouse => {
-            app.mouse = !app.mouse;
-            app.status = if app.mouse {
+            app.view.mouse = !app.view.mouse;
+            fx.push(Effect::Mouse(app.view.mouse));
+            app.view.status = if app.view.mouse {
                 "mouse captured: wheel scrolls panes".into()
             } else {
                 "mouse released: select text with the terminal".into()
             };
         }
-        Action::Help => app.mode = Mode::Help,
-        Action::Quit => ops::quit(app),
+        Action::Help => app.view.mode = Mode::Help,
+        Action::Quit => instance::quit(app, now, fx),
         Action::Back => {
-            app.mode = Mode::Normal;
-            app.menu = None;
+            app.view.mode = Mode::Normal;
+            app.view.menu = None;
         }
-        Action::Send => ops::send_line(app, true),
-        Action::SendRaw => ops::send_line(app, false),
-        Action::CloseTarget => {
-            if let Some(fd) = app.target() {
-                match selected {
-                    Some(ii) => ops::close_fd(app, ii, fd),
-                    None => ops::close_fd_console(app),
-                }
-            }
-        }
+        Action::Send | Action::SendRaw => input::send_line(app, action == Action::Send, now, fx),
+        Action::CloseTarget => match (app.target(), selected) {
+            (Some(target), Some(ii)) => input::close(app, ii, target, fx),
+            (Some(Target::ConsoleStdin), None) => input::close_console_stdin(app, fx),
+            _ => {}
+        },
         Action::NextTarget | Action::PrevTarget => {
             if let Some(ii) = selected {
-                let fds = app.instances[ii].writable();
-                if let Some(pos) = app.target().and_then(|t| fds.iter().position(|f| *f == t)) {
-                    let n = fds.len();
+                let targets = app.procs.instances[ii].writable();
+                let current = app.target();
+                if let Some(pos) = targets.iter().position(|t| Some(*t) == current) {
+                    let n = targets.len();
                     let next = if action == Action::NextTarget {
                         pos + 1
                     } else {
                         pos + n - 1
                     };
-                    app.instances[ii].target = fds[next % n];
+                    app.procs.instances[ii].target = targets[next % n];
                 }
             }
         }
         Action::HistoryPrev | Action::HistoryNext => {
-            ops::recall(app, action == Action::HistoryPrev)
+            input::recall(&mut app.editors, action == Action::HistoryPrev)
         }
         Action::MenuUp | Action::MenuDown => {
-            if let Some(menu) = &mut app.menu {
+            if let Some(menu) = &mut app.view.menu {
                 let n = menu.items.len();
                 menu.cursor = if action == Action::MenuUp {
                     (menu.cursor + n - 1) % n
@@ -346,46 +343,89 @@ pub fn act(app: &mut App, action: Action) {
             }
         }
         Action::MenuChoose => {
-            if let Some(menu) = app.menu.take() {
-                app.mode = Mode::Normal;
-                act(app, menu.items[menu.cursor].1);
+            if let Some(menu) = app.view.menu.take() {
+                app.view.mode = Mode::Normal;
+                act_into(app, menu.items[menu.cursor].1, now, fx);
             }
         }
-        Action::ChordLeader => app.chord = true,
     }
+}
+
+fn move_selection(app: &mut App, up: bool) {
+    let len = app.rows().len();
+    app.view.row = if up {
+        app.view.row.saturating_sub(1)
+    } else {
+        (app.view.row + 1).min(len - 1)
+    };
+    app.view.focus = 0;
+    app.view.zoom = false;
+}
+
+/// Scrolls the focused pane: a page (its height), to either end, or by lines.
+fn scroll_focused(app: &mut App, action: Action) {
+    let Some(p) = app.focused_pane() else {
+        return;
+    };
+    let page = layout::pane_rects(app)
+        .iter()
+        .find(|(r, _)| *r == p)
+        .map_or(10, |(_, rect)| rect.height.saturating_sub(3).max(1) as i32);
+    let lines = match action {
+        Action::PageUp => page,
+        Action::PageDown => -page,
+        Action::Top => i32::MAX / 2,
+        Action::Bottom => i32::MIN / 2,
+        Action::Scroll(n) => n,
+        _ => 0,
+    };
+    browse::scroll(app, p, lines);
 }
 
 fn with_instance(app: &mut App, ii: Option<usize>, f: impl FnOnce(&mut App, usize)) {
     match ii {
         Some(ii) => f(app, ii),
-        None => app.status = "select an instance first".into(),
+        None => app.view.status = "select an instance first".into(),
     }
 }
 
+/// Like [`with_instance`], for an instance that has a process (not a failed spawn).
+fn with_live_instance(app: &mut App, ii: Option<usize>, f: impl FnOnce(&mut App, u64)) {
+    with_instance(app, ii, |app, ii| {
+        let inst = &app.procs.instances[ii];
+        if inst.pid.is_some() {
+            let id = inst.id;
+            f(app, id)
+        }
+    })
+}
+
 fn open_menu(app: &mut App, title: &str, items: Vec<(String, Action)>) {
-    app.menu = Some(Menu {
+    app.view.menu = Some(Menu {
         title: title.into(),
         items,
         cursor: 0,
     });
-    app.mode = Mode::Menu;
+    app.view.mode = Mode::Menu;
 }
 
-/// Timers (KILL after grace, delayed signals, the quit deadline). True if the screen
-/// should be redrawn.
-pub fn tick(app: &mut App, now: Instant) -> bool {
-    let changed = instance::tick(app, now);
+/// Timers (KILL after grace, delayed signals, the quit deadline) as of `now`: whether the
+/// screen should be redrawn, and what to do outside.
+pub fn tick(app: &mut App, now: Instant) -> (bool, Vec<Effect>) {
+    let mut fx = Vec::new();
+    let changed = instance::tick(app, now, &mut fx);
     if app.quitting.is_some_and(|deadline| now >= deadline) {
         app.done = true;
     }
     check_quit(app);
-    changed
+    (changed, fx)
 }
 
 /// Ends the loop once quitting and every child has ended.
 fn check_quit(app: &mut App) {
     if app.quitting.is_some()
         && app
+            .procs
             .instances
             .iter()
             .all(|i| !matches!(i.state, RunState::Running | RunState::Exited(_)))
@@ -395,26 +435,31 @@ fn check_quit(app: &mut App) {
 }
 
 /// Resizes the selected instance's pty to its pane (after a resize, zoom, timeline toggle).
-pub fn sync_pty_size(app: &mut App) {
-    for (p, rect) in ops::pane_rects(app) {
+pub fn sync_pty_size(app: &mut App) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for (p, rect) in layout::pane_rects(app) {
         if let PaneRef::Instance(ii, pi) = p {
             if rect.width == 0 || rect.height == 0 {
                 continue;
             }
             let (rows, cols) = layout::inner(rect);
-            let inst = &mut app.instances[ii];
-            if inst.panes[pi].resize(rows, cols) && inst.running() {
-                if let Some(t) = &inst.transport {
-                    let _ = t.resize(rows, cols);
-                }
+            let inst = &mut app.procs.instances[ii];
+            if inst.panes[pi].resize(rows, cols) && inst.running() && inst.pid.is_some() {
+                fx.push(Effect::Resize {
+                    id: inst.id,
+                    rows,
+                    cols,
+                });
             }
         }
     }
+    fx
 }
 
 /// How long until the next timer is due (for the loop's sleep).
 pub fn next_timer(app: &App, now: Instant) -> Option<Duration> {
-    app.instances
+    app.procs
+        .instances
         .iter()
         .flat_map(|i| {
             i.kill_at

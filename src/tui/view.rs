@@ -4,8 +4,8 @@
 use super::action::Mode;
 use super::keys;
 use super::layout::{self, Areas};
-use super::model::{App, Instance, Row, RunState};
 use super::pane::PaneKind;
+use super::state::{App, Instance, Row, RunState, Target};
 use super::view_overlay;
 use super::view_pane;
 use crate::spawn::signal_name;
@@ -23,13 +23,14 @@ const DIM: Style = Style::new().fg(Color::DarkGray);
 pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     let panes = app.visible_panes();
     let kinds: Vec<PaneKind> = panes.iter().map(|p| app.pane(*p).kind).collect();
-    let focused = app.pane.min(panes.len().saturating_sub(1));
-    let zoom = app.zoom.then_some(focused);
-    let areas = layout::areas(frame.area(), &kinds, zoom, app.show_timeline);
+    let focused = app.view.focus.min(panes.len().saturating_sub(1));
+    let zoom = app.view.zoom.then_some(focused);
+    let areas = layout::areas(frame.area(), &kinds, zoom, app.view.show_timeline);
     draw_list(frame, app, areas.list, now);
     draw_header(frame, app, areas.header, now);
     for (i, (p, rect)) in panes.iter().zip(&areas.panes).enumerate() {
-        let typing = app.mode == Mode::Pty && app.pane(*p).kind == PaneKind::Pty;
+        let typing = matches!(app.view.mode, Mode::Pty | Mode::PtyChord)
+            && app.pane(*p).kind == PaneKind::Pty;
         view_pane::draw(frame, app.pane(*p), *rect, i == focused, typing);
     }
     if panes.is_empty() {
@@ -45,10 +46,10 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     }
     draw_input(frame, app, areas.input);
     draw_hint(frame, app, areas.hint);
-    match app.mode {
+    match app.view.mode {
         Mode::Help => view_overlay::help(frame),
         Mode::Menu => {
-            if let Some(menu) = &app.menu {
+            if let Some(menu) = &app.view.menu {
                 view_overlay::menu(frame, menu);
             }
         }
@@ -120,7 +121,7 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         .map(|row| match row {
             Row::Console => ListItem::new(Line::styled("⌂ console fds 0-2", DIM)),
             Row::Command(ci) => {
-                let cmd = &app.commands[ci];
+                let cmd = &app.procs.commands[ci];
                 let pty = if cmd.spec.pty.is_some() { " ⌨" } else { "" };
                 ListItem::new(Line::from(vec![
                     Span::styled(
@@ -130,10 +131,10 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                     Span::styled(pty, DIM),
                 ]))
             }
-            Row::Instance(ii) => ListItem::new(instance_line(&app.instances[ii], now)),
+            Row::Instance(ii) => ListItem::new(instance_line(&app.procs.instances[ii], now)),
         })
         .collect();
-    let focused = matches!(app.mode, Mode::Normal | Mode::Menu | Mode::Help);
+    let focused = matches!(app.view.mode, Mode::Normal | Mode::Menu | Mode::Help);
     let list = List::new(items)
         .block(
             Block::default()
@@ -146,15 +147,15 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                 .bg(Color::DarkGray)
                 .add_modifier(Modifier::BOLD),
         );
-    let mut state = ListState::default().with_selected(Some(app.row));
+    let mut state = ListState::default().with_selected(Some(app.view.row));
     frame.render_stateful_widget(list, area, &mut state);
 }
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     let lines = match app.selected_instance() {
         Some(ii) => {
-            let inst = &app.instances[ii];
-            let cmd = &app.commands[inst.command];
+            let inst = &app.procs.instances[ii];
+            let cmd = &app.procs.commands[inst.command];
             let (state, style) = state_label(&inst.state);
             let mut first = vec![
                 Span::styled(format!(" {} #{}", inst.name, inst.id), Style::default().add_modifier(Modifier::BOLD)),
@@ -189,7 +190,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         ],
         None => match app.selected_command() {
             Some(ci) => {
-                let cmd = &app.commands[ci];
+                let cmd = &app.procs.commands[ci];
                 vec![
                     Line::styled(format!(" {}", cmd.name), Style::default().add_modifier(Modifier::BOLD)),
                     Line::styled(format!(" {}", cmd.description.clone().unwrap_or_default()), DIM),
@@ -243,7 +244,7 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(block.title(" timeline "), area);
         return;
     };
-    let t = &app.instances[ii].timeline;
+    let t = &app.procs.instances[ii].timeline;
     let title = format!(
         " timeline · {} events{} ",
         t.len() as u64 + t.dropped,
@@ -264,13 +265,13 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
-    let active = app.mode == Mode::Input;
+    let active = app.view.mode == Mode::Input;
     let target = app.target();
     let target_name = match (app.selected_instance(), target) {
         (_, None) => "no writable fd".to_string(),
-        (_, Some(-1)) => "console fd 0".to_string(),
-        (Some(ii), Some(fd)) => {
-            let inst = &app.instances[ii];
+        (_, Some(Target::ConsoleStdin)) => "console fd 0".to_string(),
+        (Some(ii), Some(Target::Fd(fd))) => {
+            let inst = &app.procs.instances[ii];
             let pane = inst.panes.iter().find(|p| p.fd == fd);
             match pane {
                 Some(p) if p.kind == PaneKind::Pty => "pty".into(),
@@ -282,12 +283,12 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
                 None => format!("fd {fd}"),
             }
         }
-        (None, Some(fd)) => format!("fd {fd}"),
+        (None, Some(Target::Fd(fd))) => format!("fd {fd}"),
     };
-    if app.mode == Mode::Search {
+    if app.view.mode == Mode::Search {
         let block = Block::default().borders(Borders::ALL).title(" search ");
         frame.render_widget(
-            Paragraph::new(format!("/{}▏", app.search)).block(block),
+            Paragraph::new(format!("/{}▏", app.editors.search)).block(block),
             area,
         );
         return;
@@ -301,23 +302,19 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
         })
         .title(format!(" → {target_name} "));
     if active {
-        let mut input = app.input.clone();
+        let mut input = app.editors.input.clone();
         input.set_block(block);
         frame.render_widget(&input, area);
     } else {
-        let text = app.input.lines().join("");
+        let text = app.editors.input.lines().join("");
         frame.render_widget(Paragraph::new(Line::styled(text, DIM)).block(block), area);
     }
 }
 
 fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
-    let mode = if app.mode == Mode::Pty && app.chord {
-        Mode::Pty
-    } else {
-        app.mode
-    };
+    let mode = app.view.mode;
     let mut spans = Vec::new();
-    if app.mode == Mode::Pty {
+    if matches!(mode, Mode::Pty | Mode::PtyChord) {
         spans.push(Span::styled(
             " PTY ",
             Style::default().bg(Color::Green).fg(Color::Black),
@@ -330,16 +327,10 @@ fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
         ));
         spans.push(Span::raw(format!(" {what}")));
     }
-    if app.chord {
-        spans.push(Span::styled(
-            "  Ctrl-A… Esc leaves",
-            Style::default().fg(Color::Yellow),
-        ));
-    }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let room = (area.width as usize).saturating_sub(used + 2);
-    if !app.status.is_empty() && room > 4 {
-        let status: String = app.status.chars().take(room).collect();
+    if !app.view.status.is_empty() && room > 4 {
+        let status: String = app.view.status.chars().take(room).collect();
         spans.push(Span::raw("  "));
         spans.push(Span::styled(status, Style::default().fg(Color::Yellow)));
     }

@@ -2,7 +2,7 @@
 
 use super::action::Mode;
 use super::keys;
-use super::model::Menu;
+use super::state::Menu;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -48,7 +48,7 @@ pub fn help(frame: &mut Frame) {
     let area = frame.area();
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" help · any key closes ");
+        .title(" help · Esc closes ");
     // One column when it fits, else two side by side.
     let columns = if lines.len() as u16 + 2 <= area.height || area.width < 90 {
         1

@@ -53,7 +53,12 @@ pub fn draw(frame: &mut Frame, pane: &Pane, area: Rect, focused: bool, typing: b
             );
         }
         Body::Log(log) => {
-            let lines = wrapped(&log.log, pane, inner.width as usize, inner.height as usize);
+            let lines = wrapped(
+                &log.lines,
+                pane,
+                inner.width as usize,
+                inner.height as usize,
+            );
             let empty = lines.is_empty();
             let mut paragraph = Paragraph::new(lines).block(block);
             if empty && pane.kind == PaneKind::Write && !pane.closed {

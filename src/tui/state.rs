@@ -1,22 +1,25 @@
-//! The console's state: commands, instances and their panes, what has the keyboard.
-//! Plain data and small queries; `update` changes it, `view` draws it.
+//! The console's state, in three parts with one job each: [`Procs`] (the commands, the
+//! instances started from them and everything they wrote), [`View`] (what the screen shows
+//! and what has the keyboard) and [`Editors`] (the input and search lines being typed).
+//! Plain data and small queries, no I/O handle: `update` changes it and returns the
+//! effects to perform, `view` draws it.
 
 use super::action::{Action, Mode};
 use super::pane::{Pane, PaneKind};
 use super::timeline::Timeline;
 use crate::config::{CommandConfig, ConsoleSettings};
-use crate::{ExitStatus, ProcessEvent, ProcessTransport, Signal};
+use crate::{ExitStatus, ProcessEvent, Signal};
 use bytes::Bytes;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Terminal scrollback rows per pty pane (vt100 cells are 32 bytes: 1000 rows of 200
 /// columns is 6 MiB).
 pub const PTY_SCROLLBACK: usize = 1000;
 
-/// What reaches the console's loop: everything from children comes this way.
+/// What reaches the console's `update`: everything from children, the terminal and the
+/// effects the runner performed comes this way.
 #[derive(Debug)]
 pub enum Msg {
     /// An event of instance `id`, `at` its time since the spawn.
@@ -32,8 +35,29 @@ pub enum Msg {
     Console(Bytes),
     /// A key, the mouse, a paste or a resize.
     Term(crossterm::event::Event),
-    /// The console got SIGTERM or SIGHUP: leave as with `q`.
-    Terminate(i32),
+    /// The console got SIGTERM, SIGHUP or SIGINT: leave as with `q`.
+    Terminate,
+    /// The runner spawned instance `id` (effect [`super::effect::Effect::Spawn`]).
+    Spawned {
+        /// The instance.
+        id: u64,
+        /// Its process id.
+        pid: u32,
+        /// When the engine spawned it (the origin of its event times).
+        started: Instant,
+    },
+    /// The spawn of instance `id` failed: the message names the program and the OS reason.
+    SpawnFailed {
+        /// The instance.
+        id: u64,
+        /// What went wrong.
+        error: String,
+    },
+    /// An effect could not be done (a write to a closed fd, a signal after the reap,
+    /// a transcript that could not be saved): the status line says so.
+    Failed(String),
+    /// An effect was done and has something to say (`saved 6 events to PATH`).
+    Done(String),
 }
 
 /// Where an instance is in its life.
@@ -49,6 +73,16 @@ pub enum RunState {
     Failed(String),
 }
 
+/// Where the input line writes: a child fd, or the console's own stdin pipe (which children
+/// mapped onto the console's fd 0 read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Child fd `n` of the instance.
+    Fd(i32),
+    /// The console's stdin pipe.
+    ConsoleStdin,
+}
+
 /// One started child of a command.
 pub struct Instance {
     /// Unique, never reused.
@@ -57,10 +91,10 @@ pub struct Instance {
     pub command: usize,
     /// The command's name.
     pub name: String,
-    /// The handle to act on it (`None` if the spawn failed).
-    pub transport: Option<ProcessTransport>,
-    /// The process id.
+    /// The process id (`None` until spawned, or if the spawn failed).
     pub pid: Option<u32>,
+    /// Spawned on a pseudo-terminal.
+    pub pty: bool,
     /// When it was spawned.
     pub started: Instant,
     /// Time from spawn to `process_exited`.
@@ -75,11 +109,11 @@ pub struct Instance {
     pub uses_console: bool,
     /// Every event, in order.
     pub timeline: Timeline,
-    /// The fd the input line writes to (-1: the console's stdin).
-    pub target: i32,
+    /// Where the input line writes.
+    pub target: Target,
     /// When a stop turns from TERM into KILL.
     pub kill_at: Option<Instant>,
-    /// Signals from `on_start` still to send.
+    /// Signals from the start actions still to send.
     pub pending_signals: Vec<(Instant, Signal)>,
     /// Start the command again once this one has ended (restart).
     pub restart: bool,
@@ -99,12 +133,13 @@ impl Instance {
         notes: Vec<String>,
         started: Instant,
     ) -> Instance {
-        Instance {
+        let pty = panes.iter().any(|p| p.kind == PaneKind::Pty);
+        let mut inst = Instance {
             id,
             command,
             name,
-            transport: None,
             pid: None,
+            pty,
             started,
             exited_at: None,
             ended_at: None,
@@ -112,12 +147,16 @@ impl Instance {
             panes,
             uses_console,
             timeline: Timeline::default(),
-            target: 0,
+            target: Target::Fd(0),
             kill_at: None,
             pending_signals: Vec::new(),
             restart: false,
             notes,
+        };
+        if let Some(first) = inst.writable().first() {
+            inst.target = *first;
         }
+        inst
     }
 
     /// True while the process has not been reaped.
@@ -125,24 +164,32 @@ impl Instance {
         self.state == RunState::Running
     }
 
-    /// The writable fds, in order (pty: 0).
-    pub fn writable(&self) -> Vec<i32> {
-        let mut fds: Vec<i32> = self
+    /// True once the process is reaped and every pipe lost, or the spawn failed.
+    pub fn finished(&self) -> bool {
+        matches!(self.state, RunState::Ended(_) | RunState::Failed(_))
+    }
+
+    /// Where the input line can write, in order (a pty: its fd 0).
+    pub fn writable(&self) -> Vec<Target> {
+        let mut targets: Vec<Target> = self
             .panes
             .iter()
             .filter(|p| matches!(p.kind, PaneKind::Write | PaneKind::Pty))
-            .map(|p| p.fd)
+            .map(|p| Target::Fd(p.fd))
             .collect();
         if self.uses_console {
-            fds.push(-1);
+            targets.push(Target::ConsoleStdin);
         }
-        fds
+        targets
     }
 
     /// The pane of child fd `fd` (the pty pane for 0–2 on a pty).
     pub fn pane_of(&mut self, fd: i32) -> Option<&mut Pane> {
-        let pty = self.panes.iter().any(|p| p.kind == PaneKind::Pty);
-        let fd = if pty && (0..=2).contains(&fd) { 0 } else { fd };
+        let fd = if self.pty && (0..=2).contains(&fd) {
+            0
+        } else {
+            fd
+        };
         self.panes.iter_mut().find(|p| p.fd == fd)
     }
 
@@ -160,7 +207,7 @@ pub enum Row {
     Console,
     /// A configured command.
     Command(usize),
-    /// An instance (index into `App::instances`).
+    /// An instance (index into `Procs::instances`).
     Instance(usize),
 }
 
@@ -184,8 +231,8 @@ pub struct Menu {
     pub cursor: usize,
 }
 
-/// The whole console.
-pub struct App {
+/// The commands, the instances started from them, and what they wrote.
+pub struct Procs {
     /// The configured commands.
     pub commands: Vec<CommandConfig>,
     /// Scrollback, grace period.
@@ -194,18 +241,36 @@ pub struct App {
     pub instances: Vec<Instance>,
     /// Next instance id.
     pub next_id: u64,
+    /// What children wrote to the console's fds 1 and 2.
+    pub console: Pane,
+    /// The console's stdin pipe was closed (children mapped onto fd 0 read EOF).
+    pub console_stdin_closed: bool,
+}
+
+/// What the screen shows and what has the keyboard.
+pub struct View {
     /// The selected row of the list.
     pub row: usize,
     /// What has the keyboard.
     pub mode: Mode,
-    /// The focused pane of the right side.
-    pub pane: usize,
+    /// Index of the focused pane among the visible ones.
+    pub focus: usize,
     /// Show the focused pane alone.
     pub zoom: bool,
     /// Show the timeline.
     pub show_timeline: bool,
     /// The open menu.
     pub menu: Option<Menu>,
+    /// The status line: the last thing that happened or went wrong.
+    pub status: String,
+    /// The terminal's size.
+    pub screen: Rect,
+    /// The mouse is captured.
+    pub mouse: bool,
+}
+
+/// The lines being typed: the input line with its history, and the search term.
+pub struct Editors {
     /// The input line.
     pub input: TextArea<'static>,
     /// Lines sent, oldest first.
@@ -214,68 +279,16 @@ pub struct App {
     pub history_pos: Option<usize>,
     /// The search term being typed.
     pub search: String,
-    /// Ctrl-A was typed in pty focus.
-    pub chord: bool,
-    /// What children wrote to the console's fds 1 and 2.
-    pub console: Pane,
-    /// The write end of the pipe that is the console's fd 0 (children inherit the read end).
-    pub console_in: Option<std::fs::File>,
-    /// The status line: the last thing that happened or went wrong.
-    pub status: String,
-    /// Set by quit: when the grace period for stopping children ends.
-    pub quitting: Option<Instant>,
-    /// The loop should end now.
-    pub done: bool,
-    /// The terminal's size.
-    pub screen: Rect,
-    /// The mouse is captured.
-    pub mouse: bool,
-    /// Bytes for the terminal itself (OSC 52, mouse mode), written by the loop.
-    pub outbox: Vec<Vec<u8>>,
-    /// Where instances' forwarders send their events.
-    pub tx: mpsc::Sender<Msg>,
 }
 
-impl App {
-    /// A console for `commands`, nothing started yet.
-    pub fn new(
-        commands: Vec<CommandConfig>,
-        settings: ConsoleSettings,
-        tx: mpsc::Sender<Msg>,
-        screen: Rect,
-    ) -> Self {
-        let console = Pane::text(
-            -1,
-            PaneKind::Console,
-            "fds 0 1 2",
-            settings.scrollback_lines,
-        );
-        let input = App::fresh_input();
-        App {
-            commands,
-            settings,
-            instances: Vec::new(),
-            next_id: 1,
-            row: 1,
-            mode: Mode::Normal,
-            pane: 0,
-            zoom: false,
-            show_timeline: true,
-            menu: None,
-            input,
+impl Editors {
+    /// Empty lines, no history.
+    pub fn new() -> Self {
+        Editors {
+            input: Editors::fresh_input(),
             history: Vec::new(),
             history_pos: None,
             search: String::new(),
-            chord: false,
-            console,
-            console_in: None,
-            status: String::new(),
-            quitting: None,
-            done: false,
-            screen,
-            mouse: true,
-            outbox: Vec::new(),
-            tx,
         }
     }
 
@@ -285,14 +298,66 @@ impl App {
         input.set_cursor_line_style(ratatui::style::Style::default());
         input
     }
+}
+
+impl Default for Editors {
+    fn default() -> Self {
+        Editors::new()
+    }
+}
+
+/// The whole console.
+pub struct App {
+    /// Commands, instances, their output.
+    pub procs: Procs,
+    /// What the screen shows.
+    pub view: View,
+    /// The lines being typed.
+    pub editors: Editors,
+    /// Set by quit: when the grace period for stopping children ends.
+    pub quitting: Option<Instant>,
+    /// The loop should end now.
+    pub done: bool,
+}
+
+impl App {
+    /// A console for `commands`, nothing started yet.
+    pub fn new(commands: Vec<CommandConfig>, settings: ConsoleSettings, screen: Rect) -> Self {
+        let console = Pane::text(0, PaneKind::Console, "fds 0 1 2", settings.scrollback_lines);
+        App {
+            procs: Procs {
+                commands,
+                settings,
+                instances: Vec::new(),
+                next_id: 1,
+                console,
+                console_stdin_closed: false,
+            },
+            view: View {
+                row: 1,
+                mode: Mode::Normal,
+                focus: 0,
+                zoom: false,
+                show_timeline: true,
+                menu: None,
+                status: String::new(),
+                screen,
+                mouse: true,
+            },
+            editors: Editors::new(),
+            quitting: None,
+            done: false,
+        }
+    }
 
     /// The rows of the list: the console, then each command followed by its instances.
     pub fn rows(&self) -> Vec<Row> {
         let mut rows = vec![Row::Console];
-        for (ci, _) in self.commands.iter().enumerate() {
+        for (ci, _) in self.procs.commands.iter().enumerate() {
             rows.push(Row::Command(ci));
             rows.extend(
-                self.instances
+                self.procs
+                    .instances
                     .iter()
                     .enumerate()
                     .filter(|(_, inst)| inst.command == ci)
@@ -305,7 +370,7 @@ impl App {
     /// The selected row.
     pub fn current_row(&self) -> Row {
         let rows = self.rows();
-        rows[self.row.min(rows.len() - 1)]
+        rows[self.view.row.min(rows.len() - 1)]
     }
 
     /// The command of the selected row.
@@ -313,7 +378,7 @@ impl App {
         match self.current_row() {
             Row::Console => None,
             Row::Command(ci) => Some(ci),
-            Row::Instance(ii) => Some(self.instances[ii].command),
+            Row::Instance(ii) => Some(self.procs.instances[ii].command),
         }
     }
 
@@ -322,8 +387,13 @@ impl App {
         match self.current_row() {
             Row::Console => None,
             Row::Instance(ii) => Some(ii),
-            Row::Command(ci) => self.instances.iter().rposition(|i| i.command == ci),
+            Row::Command(ci) => self.procs.instances.iter().rposition(|i| i.command == ci),
         }
+    }
+
+    /// The index of the instance with id `id`.
+    pub fn index_of(&self, id: u64) -> Option<usize> {
+        self.procs.instances.iter().position(|i| i.id == id)
     }
 
     /// The panes on the right side, in display order.
@@ -332,7 +402,7 @@ impl App {
             None if self.current_row() == Row::Console => vec![PaneRef::Console],
             None => Vec::new(),
             Some(ii) => {
-                let inst = &self.instances[ii];
+                let inst = &self.procs.instances[ii];
                 let mut panes: Vec<PaneRef> = (0..inst.panes.len())
                     .map(|pi| PaneRef::Instance(ii, pi))
                     .collect();
@@ -347,16 +417,16 @@ impl App {
     /// The pane behind a reference.
     pub fn pane(&self, at: PaneRef) -> &Pane {
         match at {
-            PaneRef::Console => &self.console,
-            PaneRef::Instance(ii, pi) => &self.instances[ii].panes[pi],
+            PaneRef::Console => &self.procs.console,
+            PaneRef::Instance(ii, pi) => &self.procs.instances[ii].panes[pi],
         }
     }
 
     /// The pane behind a reference, to change it.
     pub fn pane_mut(&mut self, at: PaneRef) -> &mut Pane {
         match at {
-            PaneRef::Console => &mut self.console,
-            PaneRef::Instance(ii, pi) => &mut self.instances[ii].panes[pi],
+            PaneRef::Console => &mut self.procs.console,
+            PaneRef::Instance(ii, pi) => &mut self.procs.instances[ii].panes[pi],
         }
     }
 
@@ -364,27 +434,23 @@ impl App {
     pub fn focused_pane(&self) -> Option<PaneRef> {
         let panes = self.visible_panes();
         panes
-            .get(self.pane.min(panes.len().saturating_sub(1)))
+            .get(self.view.focus.min(panes.len().saturating_sub(1)))
             .copied()
     }
 
-    /// The input line's target fd for the selected instance (or the console).
-    pub fn target(&self) -> Option<i32> {
+    /// The input line's target for the selected instance (or the console).
+    pub fn target(&self) -> Option<Target> {
         match self.selected_instance() {
             Some(ii) => {
-                let inst = &self.instances[ii];
-                let fds = inst.writable();
-                fds.contains(&inst.target)
+                let inst = &self.procs.instances[ii];
+                let targets = inst.writable();
+                targets
+                    .contains(&inst.target)
                     .then_some(inst.target)
-                    .or(fds.first().copied())
+                    .or(targets.first().copied())
             }
-            None if self.current_row() == Row::Console => Some(-1),
+            None if self.current_row() == Row::Console => Some(Target::ConsoleStdin),
             None => None,
         }
-    }
-
-    /// Finds an instance by id.
-    pub fn instance_by_id(&mut self, id: u64) -> Option<&mut Instance> {
-        self.instances.iter_mut().find(|i| i.id == id)
     }
 }
