@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod control;
 pub mod escape;
 pub mod headless;
 pub mod spawn;

@@ -26,8 +26,18 @@ struct Cli {
     /// Start this configured command when the console opens (repeatable).
     #[arg(long, value_name = "NAME")]
     start: Vec<String>,
+    /// Also serve remote-control clients (`fdscope ctl`) on this Unix socket (default:
+    /// $XDG_RUNTIME_DIR/fdscope.sock, else /tmp/fdscope-UID/fdscope.sock).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    listen: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The socket to listen on: the given path, or the default for `--listen` alone.
+fn listen_path(path: Option<PathBuf>) -> PathBuf {
+    path.filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(fdscope::control::default_path)
 }
 
 #[derive(Subcommand)]
@@ -43,6 +53,21 @@ enum Command {
         /// The config file.
         file: PathBuf,
     },
+    /// The console without a screen, serving remote-control clients until `ctl quit`,
+    /// SIGTERM or SIGINT (then its children are stopped as `q` does).
+    Serve {
+        /// Config file (default: the built-in examples).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The Unix socket (default: as for the console's --listen).
+        #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+        listen: Option<PathBuf>,
+        /// Start this configured command at once (repeatable).
+        #[arg(long, value_name = "NAME")]
+        start: Vec<String>,
+    },
+    /// Ask a running console or server (`--listen`, `serve`) to do something.
+    Ctl(fdscope::control::client::CtlArgs),
 }
 
 /// How to start a child (shared by run, output, value).
@@ -311,6 +336,35 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
     }
 }
 
+fn serve_command(config: Option<PathBuf>, listen: PathBuf, start: Vec<String>) -> i32 {
+    let config = match &config {
+        Some(path) => match load_config(path) {
+            Ok(config) => config,
+            Err(code) => return code,
+        },
+        None => Config::builtin(),
+    };
+    if let Some(name) = start.iter().find(|n| config.command(n).is_none()) {
+        return usage_error(format!(
+            "--start {name}: no command of that name in the config"
+        ));
+    }
+    let runtime = runtime();
+    let served = runtime.block_on(async {
+        let server = fdscope::control::bind(&listen).map_err(anyhow::Error::msg)?;
+        fdscope::control::serve::serve(config, start, server).await
+    });
+    // Children that ignored everything were sent KILL; do not wait for their tasks.
+    runtime.shutdown_background();
+    match served {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fdscope: {e:#}");
+            1
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -346,6 +400,12 @@ fn main() -> ExitCode {
                 1
             }
         },
+        Some(Command::Serve {
+            config,
+            listen,
+            start,
+        }) => serve_command(config, listen_path(listen), start),
+        Some(Command::Ctl(args)) => fdscope::control::client::run(args),
         None => {
             let config = match &cli.config {
                 Some(path) => match load_config(path) {
@@ -362,7 +422,8 @@ fn main() -> ExitCode {
                 ));
                 return ExitCode::from(code as u8);
             }
-            match fdscope::tui::run(config, cli.start) {
+            let listen = cli.listen.map(|p| listen_path(Some(p)));
+            match fdscope::tui::run_listening(config, cli.start, listen) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("fdscope: {e:#}");

@@ -31,7 +31,7 @@ pub fn scroll(app: &mut App, at: PaneRef, lines: i32) {
 
 /// Every line of a terminal pane, oldest first: its scrollback, then the screen.
 /// (vt100 shows the scrollback a screenful at a time; the view is put back after.)
-fn term_lines(parser: &mut vt100::Parser) -> Vec<String> {
+pub fn term_lines(parser: &mut vt100::Parser) -> Vec<String> {
     let screen = parser.screen_mut();
     let (rows, cols) = screen.size();
     let saved = screen.scrollback();

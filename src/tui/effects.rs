@@ -160,16 +160,27 @@ pub struct Driver {
     pub app: super::state::App,
     /// Its I/O side.
     pub performer: Performer,
+    /// While `Some`, every child event handled is also recorded here (time since spawn,
+    /// event) for the remote-control server's event followers, which take them after each
+    /// turn of the loop.
+    pub tap: Option<Vec<(u64, std::time::Duration, crate::ProcessEvent)>>,
 }
 
 impl Driver {
     /// A driver for `app`, performing through `performer`.
     pub fn new(app: super::state::App, performer: Performer) -> Self {
-        Driver { app, performer }
+        Driver {
+            app,
+            performer,
+            tap: None,
+        }
     }
 
     /// Handles one message as of now.
     pub fn handle(&mut self, msg: Msg) {
+        if let (Some(tap), Msg::Child { id, at, event }) = (&mut self.tap, &msg) {
+            tap.push((*id, *at, event.clone()));
+        }
         let now = std::time::Instant::now();
         let effects = super::update::handle(&mut self.app, msg, now);
         self.perform(effects, now);

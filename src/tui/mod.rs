@@ -37,6 +37,17 @@ pub mod view_pane;
 /// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
 /// and fds 0–2 on every way out. Returns the exit code.
 pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
+    run_listening(config, start, None)
+}
+
+/// [`run`], also serving remote-control clients on the socket `listen` (see
+/// [`crate::control`]). The socket is bound before the screen is taken, so an error (another
+/// fdscope listening there) is a plain message.
+pub fn run_listening(
+    config: crate::config::Config,
+    start: Vec<String>,
+    listen: Option<std::path::PathBuf>,
+) -> anyhow::Result<i32> {
     for name in &start {
         if !config.commands.iter().any(|c| &c.name == name) {
             anyhow::bail!("--start {name}: no command of that name in the config");
@@ -45,6 +56,13 @@ pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let server = match listen {
+        Some(path) => {
+            let _inside = runtime.enter();
+            Some(crate::control::bind(&path).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     terminal::install_panic_hook();
     let console = match terminal::setup() {
         Ok(console) => console,
@@ -53,7 +71,7 @@ pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<
             return Err(e.into());
         }
     };
-    let result = runtime.block_on(runner::run_loop(config, start, console));
+    let result = runtime.block_on(runner::run_loop(config, start, console, server));
     terminal::restore();
     terminal::forget_children();
     // Children that ignored everything were sent KILL; do not wait for their tasks.

@@ -7,6 +7,7 @@
 use super::effects::{Driver, Performer};
 use super::state::{App, Msg, RunState};
 use super::{instance, terminal, update, view};
+use crate::control::Remote;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -72,6 +73,7 @@ pub async fn run_loop(
     config: crate::config::Config,
     start: Vec<String>,
     console: terminal::Console,
+    server: Option<crate::control::Server>,
 ) -> anyhow::Result<i32> {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let (key_tx, mut keys) = mpsc::unbounded_channel::<Event>();
@@ -86,15 +88,19 @@ pub async fn run_loop(
     );
     let mut driver = Driver::new(app, Performer::new(tx, Some(console.input)));
     start_named(&mut driver, &start);
-    let result = drive(&mut driver, &mut term, &mut keys, &mut rx).await;
+    let mut remote = server.map(Remote::new);
+    let result = drive(&mut driver, &mut term, &mut keys, &mut rx, &mut remote).await;
     // On every way out (quit, signal, a terminal error) children are stopped and reaped.
     stop_all(&mut driver, &mut rx).await;
+    if let Some(remote) = remote {
+        remote.finish(&mut driver).await;
+    }
     let _ = term.backend_mut().flush();
     result.map(|()| 0)
 }
 
 /// Starts the commands named by `--start` (as often as named) and the `autostart` ones.
-fn start_named(driver: &mut Driver, start: &[String]) {
+pub fn start_named(driver: &mut Driver, start: &[String]) {
     let now = Instant::now();
     for ci in 0..driver.app.procs.commands.len() {
         let cmd = &driver.app.procs.commands[ci];
@@ -201,6 +207,7 @@ async fn drive(
     term: &mut Terminal<CrosstermBackend<std::fs::File>>,
     keys: &mut mpsc::UnboundedReceiver<Event>,
     rx: &mut mpsc::Receiver<Msg>,
+    remote: &mut Option<Remote>,
 ) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -223,6 +230,14 @@ async fn drive(
                 driver.handle(msg);
                 pacing.dirty = true;
             }
+            Some(call) = Remote::next_call(remote) => {
+                if let Some(r) = remote.as_mut() {
+                    r.hub.call(driver, call);
+                }
+                // What a client did shows at once, as a key's effect does.
+                pacing.dirty = true;
+                pacing.answer_key = true;
+            }
             _ = sigterm.recv() => quit_on_signal(driver),
             _ = sighup.recv() => quit_on_signal(driver),
             _ = sigint.recv() => quit_on_signal(driver),
@@ -231,6 +246,9 @@ async fn drive(
         drain(driver, keys, rx, &mut pacing);
         let now = Instant::now();
         pacing.dirty |= driver.tick();
+        if let Some(r) = remote.as_mut() {
+            r.hub.flush(driver);
+        }
         // Running instances show a clock with tenths of a second.
         if now >= pacing.last_draw + CLOCK && driver.app.procs.instances.iter().any(|i| i.running())
         {
@@ -252,7 +270,7 @@ async fn drive(
 
 /// Stops every child still alive (TERM, KILL after the grace period) and waits for them
 /// to end, without drawing.
-async fn stop_all(driver: &mut Driver, rx: &mut mpsc::Receiver<Msg>) {
+pub async fn stop_all(driver: &mut Driver, rx: &mut mpsc::Receiver<Msg>) {
     let alive = |app: &App| {
         app.procs
             .instances
@@ -281,7 +299,8 @@ async fn stop_all(driver: &mut Driver, rx: &mut mpsc::Receiver<Msg>) {
     }
 }
 
-fn quit_on_signal(driver: &mut Driver) {
+/// SIGTERM, SIGHUP, SIGINT: leave as with `q`; asked twice, leave now.
+pub fn quit_on_signal(driver: &mut Driver) {
     if driver.app.quitting.is_some() {
         driver.app.done = true; // asked twice: leave now
     } else {
