@@ -171,16 +171,15 @@ pub fn run(args: CtlArgs) -> i32 {
     };
     let mut line = args.verb.request().to_line();
     line.push('\n');
-    if let Err(e) = (&stream).write_all(line.as_bytes()) {
-        return fail(format!("{}: {e}", path.display()), NO_SERVER);
-    }
+    // A server that refuses the peer replies and closes at once: the write may fail,
+    // and the reply is still there to read.
+    let written = (&stream).write_all(line.as_bytes());
     let mut reader = BufReader::new(&stream);
     let mut reply = String::new();
-    match reader.read_line(&mut reply) {
-        Ok(0) | Err(_) => {
-            return fail(format!("no reply from {}", path.display()), NO_SERVER);
-        }
-        Ok(_) => {}
+    match (reader.read_line(&mut reply), written) {
+        (Ok(n), _) if n > 0 => {}
+        (_, Err(e)) => return fail(format!("{}: {e}", path.display()), NO_SERVER),
+        _ => return fail(format!("no reply from {}", path.display()), NO_SERVER),
     }
     let value: serde_json::Value = match serde_json::from_str(&reply) {
         Ok(value) => value,

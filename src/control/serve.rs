@@ -32,10 +32,16 @@ pub async fn serve(config: Config, start: Vec<String>, server: Server) -> anyhow
     app.view.show_timeline = false;
     let mut driver = Driver::new(app, Performer::new(tx, None));
     let mut remote = Some(Remote::new(server));
-    runner::start_named(&mut driver, &start);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // Said once the signals are ours: from here SIGTERM is a clean stop.
+    if let Some(r) = &remote {
+        if let Some(path) = r.server.path() {
+            eprintln!("fdscope: listening on {}", path.display());
+        }
+    }
+    runner::start_named(&mut driver, &start);
     while !driver.app.done {
         let wait =
             update::next_timer(&driver.app, Instant::now()).unwrap_or(Duration::from_secs(3600));

@@ -7,6 +7,7 @@
 use super::request::{self, Request, MAX_LINE};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -17,6 +18,9 @@ use tokio::task::JoinHandle;
 /// Lines that may wait for a slow client. An events subscriber that lets this many pile
 /// up is dropped: it never slows the console or other clients.
 pub const QUEUE: usize = 4096;
+/// Bytes of lines that may wait for one client (a flood's chunks are large): past this
+/// the client is dropped, as when [`QUEUE`] lines wait.
+pub const QUEUE_BYTES: usize = 8 * 1024 * 1024;
 /// Requests waiting for the console's loop (from all clients together).
 const CALLS: usize = 256;
 
@@ -32,12 +36,18 @@ enum Out {
 pub struct Conn {
     out: mpsc::Sender<Out>,
     kill: Arc<watch::Sender<bool>>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Conn {
     /// Queues a reply line (no newline). False if the client is gone, or so far behind
     /// that its queue is full, in which case it is disconnected.
     pub fn send(&self, line: String) -> bool {
+        let len = line.len() + 1;
+        if self.queued.fetch_add(len, Ordering::Relaxed) + len > QUEUE_BYTES {
+            self.kill();
+            return false;
+        }
         match self.out.try_send(Out::Line(line)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -307,11 +317,13 @@ async fn connection(
     let (rd, wr) = stream.into_split();
     let (out, out_rx) = mpsc::channel(QUEUE);
     let (kill_tx, kill) = watch::channel(false);
+    let queued = Arc::new(AtomicUsize::new(0));
     let conn = Conn {
         out,
         kill: Arc::new(kill_tx),
+        queued: queued.clone(),
     };
-    let writer = tokio::spawn(write_replies(wr, out_rx, kill.clone()));
+    let writer = tokio::spawn(write_replies(wr, out_rx, kill.clone(), queued));
     if let Ok(mut list) = writers.lock() {
         list.retain(|w| !w.is_finished());
         list.push(writer);
@@ -345,6 +357,7 @@ async fn write_replies(
     mut wr: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Out>,
     mut kill: watch::Receiver<bool>,
+    queued: Arc<AtomicUsize>,
 ) {
     let mut batch = Vec::new();
     loop {
@@ -378,6 +391,7 @@ async fn write_replies(
                 _ = killed(&mut kill) => return,
                 written = wr.write_all(&batch) => if written.is_err() { return },
             }
+            queued.fetch_sub(batch.len(), Ordering::Relaxed);
             batch.clear();
         }
         if end {
