@@ -2,7 +2,6 @@
 //! what a client does shows on the screen at once, as if typed.
 
 mod control_support;
-#[allow(dead_code)]
 mod tui_support;
 
 use control_support::{ctl, ctl_ok, wait_output, Place};
