@@ -178,9 +178,9 @@ async fn help_opens_during_a_flood_and_q_stops_yes() {
     c.wait_text("MiB", 20).await;
     let pids = c.wait_pids(1, 10).await;
     c.keys(b"?").await;
-    c.wait_text("help · any key closes", 10).await;
+    c.wait_text("help · Esc closes", 10).await;
     c.keys(b"\x1b").await;
-    c.wait_for("help closed", 10, |s| !s.contains("help · any key closes"))
+    c.wait_for("help closed", 10, |s| !s.contains("help · Esc closes"))
         .await;
     quit(&mut c).await;
     assert!(!alive(pids[0]), "yes (pid {}) still running", pids[0]);
