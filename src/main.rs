@@ -334,9 +334,9 @@ fn main() -> ExitCode {
             Ok(config) => {
                 let names: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
                 println!(
-                    "{}: ok, {} commands: {}",
+                    "{}: ok, {}: {}",
                     file.display(),
-                    names.len(),
+                    fdscope::wording::count(names.len(), "command"),
                     names.join(", ")
                 );
                 0

@@ -146,7 +146,12 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
     c.keys(b"p").await;
     c.keys(b"printf '\\033[31mred\\033[0m\\n'; stty size\r")
         .await;
-    let areas = layout::areas(Rect::new(0, 0, COLS, ROWS), &[PaneKind::Pty], None, true);
+    let areas = layout::areas(
+        Rect::new(0, 0, COLS, ROWS),
+        &[layout::PaneShape::open(PaneKind::Pty)],
+        None,
+        true,
+    );
     let (rows, cols) = layout::inner(areas.panes[0]);
     c.wait_text(&format!("│{rows} {cols}"), 10).await;
     // The word printed in red is red on the real terminal too.
@@ -304,7 +309,7 @@ async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
     c.keys(b"stty size\r").await;
     let areas = layout::areas(
         Rect::new(0, 0, COLS, ROWS),
-        &[PaneKind::Pty],
+        &[layout::PaneShape::open(PaneKind::Pty)],
         Some(0),
         false,
     );

@@ -49,6 +49,17 @@ pub fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
     fx
 }
 
+/// How far a scrolling action moves the help overlay, when it is open.
+fn help_step(action: Action) -> Option<i32> {
+    match action {
+        Action::Up => Some(-1),
+        Action::Down => Some(1),
+        Action::PageUp => Some(-10),
+        Action::PageDown => Some(10),
+        _ => None,
+    }
+}
+
 /// Reads a key according to the mode: the key table first; what it does not bind is text
 /// for the line being edited, or bytes for the pty.
 fn on_key(app: &mut App, key: KeyEvent, now: Instant, fx: &mut Vec<Effect>) {
@@ -167,6 +178,13 @@ pub fn pty_pane(app: &App) -> Option<PaneRef> {
 }
 
 fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    if app.view.mode == Mode::Help {
+        if let Some(by) = help_step(action) {
+            let most = keys::help_rows().len() as i32;
+            app.view.help_scroll = (i32::from(app.view.help_scroll) + by).clamp(0, most) as u16;
+            return;
+        }
+    }
     let selected = app.selected_instance();
     match action {
         Action::Up | Action::Down => move_selection(app, action == Action::Up),
@@ -302,7 +320,10 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 "mouse released: select text with the terminal".into()
             };
         }
-        Action::Help => app.view.mode = Mode::Help,
+        Action::Help => {
+            app.view.mode = Mode::Help;
+            app.view.help_scroll = 0;
+        }
         Action::Quit => instance::quit(app, now, fx),
         Action::Back => {
             app.view.mode = Mode::Normal;
