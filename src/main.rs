@@ -354,13 +354,8 @@ fn main() -> ExitCode {
                 },
                 None => Config::builtin(),
             };
-            if let Some(name) = cli.start.iter().find(|n| config.command(n).is_none()) {
-                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
-                let code = usage_error(format!(
-                    "--start {name}: no command of that name in the config (it has: {})",
-                    known.join(", ")
-                ));
-                return ExitCode::from(code as u8);
+            if let Err(message) = config.check_names("--start ", &cli.start) {
+                return ExitCode::from(usage_error(message) as u8);
             }
             match fdscope::tui::run(config, cli.start) {
                 Ok(code) => code,

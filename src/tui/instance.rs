@@ -11,13 +11,9 @@ use crate::config::{CommandConfig, StartAction};
 use crate::{ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
 
+/// A pane's role when the config gives no label: the usual name of a standard fd.
 fn default_role(fd: i32) -> String {
-    match fd {
-        0 => "stdin".into(),
-        1 => "stdout".into(),
-        2 => "stderr".into(),
-        _ => "pipe".into(),
-    }
+    crate::transcript::fd_role(fd).unwrap_or("pipe").to_string()
 }
 
 /// The panes (and notes for fds without one) of a command, before it runs: its panes,

@@ -37,11 +37,9 @@ pub mod view_pane;
 /// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
 /// and fds 0–2 on every way out. Returns the exit code.
 pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
-    for name in &start {
-        if !config.commands.iter().any(|c| &c.name == name) {
-            anyhow::bail!("--start {name}: no command of that name in the config");
-        }
-    }
+    config
+        .check_names("--start ", &start)
+        .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

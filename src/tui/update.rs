@@ -185,9 +185,21 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
             return;
         }
     }
+    use Action::*;
+    match action {
+        Start | Restart | Stop | SignalMenu | CloseMenu | LoseConnection | CloseFd(_)
+        | Signal(_) | Dismiss | SaveTranscript | Quit => on_instance(app, action, now, fx),
+        FocusInput | Send | SendRaw | CloseTarget | NextTarget | PrevTarget | HistoryPrev
+        | HistoryNext => on_input(app, action, now, fx),
+        MenuUp | MenuDown | MenuChoose => on_menu(app, action, now, fx),
+        _ => on_view(app, action, fx),
+    }
+}
+
+/// Actions on the selected instance (or command): start, stop, signal, close, save.
+fn on_instance(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
     let selected = app.selected_instance();
     match action {
-        Action::Up | Action::Down => move_selection(app, action == Action::Up),
         Action::Start => match app.selected_command() {
             Some(ci) => {
                 let ii = instance::start(app, ci, now, fx);
@@ -251,10 +263,81 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 app.view.status = "only ended instances can be removed".into();
             }
         }),
+        Action::SaveTranscript => with_instance(app, selected, |app, ii| {
+            instance::save_transcript(app, ii, fx)
+        }),
+        Action::Quit => instance::quit(app, now, fx),
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// The input line: focus, send, close the target, pick the target, history.
+fn on_input(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    let selected = app.selected_instance();
+    match action {
         Action::FocusInput => match app.target() {
             Some(_) => app.view.mode = Mode::Input,
             None => app.view.status = "no writable fd here".into(),
         },
+        Action::Send | Action::SendRaw => input::send_line(app, action == Action::Send, now, fx),
+        Action::CloseTarget => match (app.target(), selected) {
+            (Some(target), Some(ii)) => input::close(app, ii, target, fx),
+            (Some(Target::ConsoleStdin), None) => input::close_console_stdin(app, fx),
+            _ => {}
+        },
+        Action::NextTarget | Action::PrevTarget => {
+            if let Some(ii) = selected {
+                let targets = app.procs.instances[ii].writable();
+                let current = app.target();
+                if let Some(pos) = targets.iter().position(|t| Some(*t) == current) {
+                    let n = targets.len();
+                    let next = if action == Action::NextTarget {
+                        pos + 1
+                    } else {
+                        pos + n - 1
+                    };
+                    app.procs.instances[ii].target = targets[next % n];
+                }
+            }
+        }
+        Action::HistoryPrev | Action::HistoryNext => {
+            input::recall(&mut app.editors, action == Action::HistoryPrev)
+        }
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// The open menu: move, choose.
+fn on_menu(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    match action {
+        Action::MenuUp | Action::MenuDown => {
+            if let Some(menu) = &mut app.view.menu {
+                let n = menu.items.len();
+                menu.cursor = if action == Action::MenuUp {
+                    (menu.cursor + n - 1) % n
+                } else {
+                    (menu.cursor + 1) % n
+                };
+            }
+        }
+        Action::MenuChoose => {
+            if let Some(menu) = app.view.menu.take() {
+                app.view.mode = Mode::Normal;
+                act_into(app, menu.items[menu.cursor].1, now, fx);
+            }
+        }
+
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// What the screen shows: panes, zoom, timeline, scrolling, search, help.
+fn on_view(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Up | Action::Down => move_selection(app, action == Action::Up),
         Action::FocusPty => match pty_pane(app) {
             Some(_) => {
                 app.view.mode = Mode::Pty;
@@ -308,9 +391,6 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 pane.scroll = 0;
             }
         }
-        Action::SaveTranscript => with_instance(app, selected, |app, ii| {
-            instance::save_transcript(app, ii, fx)
-        }),
         Action::ToggleMouse => {
             app.view.mouse = !app.view.mouse;
             fx.push(Effect::Mouse(app.view.mouse));
@@ -324,51 +404,12 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
             app.view.mode = Mode::Help;
             app.view.help_scroll = 0;
         }
-        Action::Quit => instance::quit(app, now, fx),
         Action::Back => {
             app.view.mode = Mode::Normal;
             app.view.menu = None;
         }
-        Action::Send | Action::SendRaw => input::send_line(app, action == Action::Send, now, fx),
-        Action::CloseTarget => match (app.target(), selected) {
-            (Some(target), Some(ii)) => input::close(app, ii, target, fx),
-            (Some(Target::ConsoleStdin), None) => input::close_console_stdin(app, fx),
-            _ => {}
-        },
-        Action::NextTarget | Action::PrevTarget => {
-            if let Some(ii) = selected {
-                let targets = app.procs.instances[ii].writable();
-                let current = app.target();
-                if let Some(pos) = targets.iter().position(|t| Some(*t) == current) {
-                    let n = targets.len();
-                    let next = if action == Action::NextTarget {
-                        pos + 1
-                    } else {
-                        pos + n - 1
-                    };
-                    app.procs.instances[ii].target = targets[next % n];
-                }
-            }
-        }
-        Action::HistoryPrev | Action::HistoryNext => {
-            input::recall(&mut app.editors, action == Action::HistoryPrev)
-        }
-        Action::MenuUp | Action::MenuDown => {
-            if let Some(menu) = &mut app.view.menu {
-                let n = menu.items.len();
-                menu.cursor = if action == Action::MenuUp {
-                    (menu.cursor + n - 1) % n
-                } else {
-                    (menu.cursor + 1) % n
-                };
-            }
-        }
-        Action::MenuChoose => {
-            if let Some(menu) = app.view.menu.take() {
-                app.view.mode = Mode::Normal;
-                act_into(app, menu.items[menu.cursor].1, now, fx);
-            }
-        }
+        // The other groups' actions: see `act_into`.
+        _ => {}
     }
 }
 
