@@ -11,16 +11,10 @@ use tui_support::*;
 
 /// Not a test of its own: the console process of the tests below (see `tui_support`).
 #[test]
+#[ignore = "helper: the console process the tests below start with FDSCOPE_TUI_HOST set"]
 fn host() {
-    let Ok(scenario) = std::env::var("FDSCOPE_TUI_HOST") else {
-        return;
-    };
-    if scenario == "panic" {
-        // A panic while the console owns the terminal: the hook must put it back first.
-        fdscope::tui::terminal::install_panic_hook();
-        let _console = fdscope::tui::terminal::setup().expect("terminal");
-        panic!("boom while drawing");
-    }
+    let scenario =
+        std::env::var("FDSCOPE_TUI_HOST").expect("run by the tests, with FDSCOPE_TUI_HOST");
     let (commands, start) = scenario_commands(&scenario);
     let code = fdscope::tui::run(config(commands), start).expect("console");
     std::process::exit(code);
@@ -322,15 +316,22 @@ async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
 
 #[tokio::test]
 async fn a_panic_restores_the_terminal_and_shows_the_message() {
+    // The real binary: a debug build panics on the key named by FDSCOPE_TEST_PANIC_ON_KEY.
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Console::start("host", "panic", dir.path());
+    let mut c = Console::binary_env(
+        &[],
+        &[("FDSCOPE_TEST_PANIC_ON_KEY", "P"), ("RUST_BACKTRACE", "0")],
+        dir.path(),
+    );
+    c.wait_text("┌ fdscope ", 20).await;
+    c.keys(b"P").await;
     let status = c.wait_end(20).await;
     assert!(!status.success());
     assert!(
         !c.parser.screen().alternate_screen(),
         "terminal not restored"
     );
-    assert!(c.screen().contains("boom while drawing"), "{}", c.screen());
+    assert!(c.screen().contains("test panic on key P"), "{}", c.screen());
 }
 
 #[tokio::test]

@@ -11,7 +11,6 @@ use fdscope::{ChildFd, ExitStatus, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const W: u16 = 110;
@@ -304,7 +303,6 @@ fn states_at_a_glance() {
     ] {
         assert!(screen.contains(state), "{state} missing:\n{screen}");
     }
-    let _ = BTreeMap::<i32, String>::new();
 }
 
 fn gpg_run() -> App {
