@@ -47,7 +47,7 @@ fn peak_mib(c: &Console) -> u64 {
 }
 
 /// 100 MB without a newline into a pipe pane: shown, counted, and the console's peak
-/// memory stays under DESIGN.md's 100 MiB.
+/// memory stays under the 100 MiB budget.
 #[tokio::test]
 async fn a_100_mb_line_without_newline_keeps_the_console_bounded() {
     let dir = tempfile::tempdir().unwrap();

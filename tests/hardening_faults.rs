@@ -1,4 +1,4 @@
-//! Misbehaving children against the engine: each fault gives exactly the events DESIGN.md
+//! Misbehaving children against the engine: each fault gives exactly the events ARCHITECTURE.md
 //! promises, in order, and the parent stays responsive with bounded memory. Real
 //! processes and pipes; every wait bounded.
 
@@ -329,7 +329,7 @@ fn dead_child_writer_helper() {
 
 /// 100 MB without a newline through `fdscope run --summary`: counted exactly, and the
 /// peak memory of the fdscope process (VmHWM, read while it still runs) stays under
-/// DESIGN.md's 16 MiB.
+/// the 16 MiB target (BENCHMARKS.md).
 #[test]
 fn a_100_mb_line_through_run_summary_keeps_fdscope_under_16_mib() {
     use std::process::{Command, Stdio};

@@ -71,7 +71,7 @@ pub fn text_line(
     line
 }
 
-/// One event as a JSON line (no trailing newline), in the schema of `DESIGN.md`:
+/// One event as a JSON line (no trailing newline), in the format ARCHITECTURE.md gives ("The transcript line"):
 /// `t_ms` and `event` first, `name` when given, then the event's own fields. Data is
 /// `data` when it is UTF-8, else `data_b64`; `with_data = false` keeps only `len`.
 pub fn json_line(

@@ -94,7 +94,7 @@ impl Timeline {
         self.entries.is_empty()
     }
 
-    /// Writes the transcript to `path`, one JSON object per line (DESIGN.md's format).
+    /// Writes the transcript to `path`, one JSON object per line (ARCHITECTURE.md, "The transcript line").
     pub fn save(&self, path: &Path, name: &str) -> std::io::Result<usize> {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for entry in &self.entries {
