@@ -30,6 +30,7 @@ pub mod spawn;
 pub mod transcript;
 pub mod tui;
 pub mod utils;
+pub mod wording;
 
 pub use spawn::{
     spawn, ChildFd, EventStream, ExitStatus, Process, ProcessEvent, ProcessProtocol, ProcessSpec,

@@ -388,9 +388,9 @@ fn main() -> ExitCode {
             Ok(config) => {
                 let names: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
                 println!(
-                    "{}: ok, {} commands: {}",
+                    "{}: ok, {}: {}",
                     file.display(),
-                    names.len(),
+                    fdscope::wording::count(names.len(), "command"),
                     names.join(", ")
                 );
                 0
@@ -414,13 +414,8 @@ fn main() -> ExitCode {
                 },
                 None => Config::builtin(),
             };
-            if let Some(name) = cli.start.iter().find(|n| config.command(n).is_none()) {
-                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
-                let code = usage_error(format!(
-                    "--start {name}: no command of that name in the config (it has: {})",
-                    known.join(", ")
-                ));
-                return ExitCode::from(code as u8);
+            if let Err(message) = config.check_names("--start ", &cli.start) {
+                return ExitCode::from(usage_error(message) as u8);
             }
             let listen = cli.listen.map(|p| listen_path(Some(p)));
             match fdscope::tui::run_listening(config, cli.start, listen) {

@@ -1,16 +1,20 @@
 //! `fdscope run`, `output`, `value`: the real binary on real children, checked the way a
 //! script using it would check it (stdout, stderr, exit code).
 
-use std::io::Read;
+mod cli_support;
+
+use cli_support::{output_within, Running};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs the binary to its end; a run longer than 30 s is killed and fails the test.
 fn fdscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fdscope"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run fdscope")
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_fdscope"))
+            .args(args)
+            .stdin(Stdio::null()),
+        30,
+    )
 }
 
 fn stdout(out: &Output) -> String {
@@ -306,32 +310,30 @@ fn output_and_value_behave_like_twisted_utils() {
 #[test]
 fn signals_to_fdscope_reach_the_child_and_the_final_events_are_printed() {
     for (signal, number) in [(libc::SIGTERM, 15), (libc::SIGINT, 2), (libc::SIGHUP, 1)] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fdscope"))
-            .args([
-                "run",
-                "--json",
-                "--",
-                "sh",
-                "-c",
-                "echo ready; exec sleep 30",
-            ])
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut seen = String::new();
+        let mut run = Running::start(
+            Command::new(env!("CARGO_BIN_EXE_fdscope"))
+                .args([
+                    "run",
+                    "--json",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo ready; exec sleep 30",
+                ])
+                .stdin(Stdio::null()),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut buf = [0u8; 4096];
-        while !seen.contains("ready") && Instant::now() < deadline {
-            let n = stdout.read(&mut buf).unwrap();
-            assert!(n > 0, "fdscope ended early: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
+        assert!(
+            run.stdout.wait_text("ready", deadline),
+            "no ready line: {}",
+            run.stdout.text()
+        );
         // SAFETY: kill(2) on the pid of our own child process.
-        unsafe { libc::kill(child.id() as i32, signal) };
-        stdout.read_to_string(&mut seen).unwrap();
-        let status = child.wait().unwrap();
+        unsafe { libc::kill(run.child.id() as i32, signal) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = run.wait_status(deadline);
+        assert!(run.stdout.wait_end(deadline), "stdout still open");
+        let seen = run.stdout.text();
         assert_eq!(status.code(), Some(128 + number), "{seen}");
         let last: serde_json::Value = serde_json::from_str(seen.lines().last().unwrap()).unwrap();
         assert_eq!(last["event"], "process_ended");

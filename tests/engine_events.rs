@@ -245,15 +245,15 @@ async fn a_64_mib_flood_arrives_whole_and_in_order() {
                 out.flush()\n";
     let mut process = start(&python(code));
     let mut check = BlockCheck::new();
-    let mut chunks = 0usize;
     let mut events = Vec::new();
     loop {
         let event = within("flood events", process.events.recv()).await;
         let Some(event) = event else { break };
         match &event {
             ProcessEvent::ChildDataReceived { fd: 1, data } => {
+                // Chunks come in any size, but never empty (an end is a loss, not data).
+                assert!(!data.is_empty(), "an empty chunk");
                 check.feed(data);
-                chunks += 1;
             }
             // Keep the small events for the contract check, not the 64 MiB.
             _ => events.push(event),
@@ -262,7 +262,6 @@ async fn a_64_mib_flood_arrives_whole_and_in_order() {
     let run = Run { events };
     assert_eq!(check.offset, 64 * MIB, "byte count");
     assert_eq!(run.status(), ExitStatus::Done, "{}", run.show());
-    assert!(chunks >= 1);
     run.assert_contract(&[0, 1, 2]);
 }
 

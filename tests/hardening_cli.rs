@@ -3,6 +3,7 @@
 //! every error of a file with file, line and column. And signals sent to `fdscope run`
 //! with several configured children. Every child process is bounded by a deadline.
 
+mod cli_support;
 mod hardening_support;
 
 use std::io::Read;
@@ -10,24 +11,16 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs the binary to its end (output read on threads); past 20 s it is killed and the
+/// test fails.
 fn fdscope(args: &[&str], cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fdscope"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run fdscope");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("fdscope {args:?} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+    cli_support::output_within(
+        Command::new(env!("CARGO_BIN_EXE_fdscope"))
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null()),
+        20,
+    )
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -115,16 +108,16 @@ fn every_malformed_option_is_a_usage_error_naming_it() {
         (vec!["run", "--config", good], "--config"),
         (vec!["run", "--config", good, "no-such-command"], "no-such-command"),
         // output and value share the spawn options
-        (vec!["output"], "PROGRAM"),
+        (vec!["output"], "not provided:\n  <PROGRAM>"),
         (vec!["output", "--fd", "3=x", "--", "sh", "-c", &ran], "--fd"),
         (vec!["output", "--uid", "x", "--", "sh", "-c", &ran], "--uid"),
         (vec!["output", "--pty-size", "1", "--", "sh", "-c", &ran], "--pty-size"),
-        (vec!["value"], "PROGRAM"),
+        (vec!["value"], "not provided:\n  <PROGRAM>"),
         (vec!["value", "--env", "=", "--", "sh", "-c", &ran], "--env"),
         (vec!["value", "--fd", "7=r", "--fd", "7=w", "--", "sh", "-c", &ran], "--fd 7"),
         (vec!["value", "--gid", "g", "--", "sh", "-c", &ran], "--gid"),
         // check
-        (vec!["check"], "FILE"),
+        (vec!["check"], "not provided:\n  <FILE>"),
         (vec!["check", "a.toml", "b.toml"], "b.toml"),
         (vec!["check", "--bogus", "a.toml"], "--bogus"),
         // the console

@@ -47,7 +47,7 @@ fn peak_mib(c: &Console) -> u64 {
 }
 
 /// 100 MB without a newline into a pipe pane: shown, counted, and the console's peak
-/// memory stays under DESIGN.md's 100 MiB.
+/// memory stays under the 100 MiB budget.
 #[tokio::test]
 async fn a_100_mb_line_without_newline_keeps_the_console_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -141,18 +141,30 @@ fn assert_cooked(raw: &str) {
 
 /// Runs the real console under `sh`, which prints the terminal's modes once it is gone.
 fn console_in_shell(dir: &Path, config: &str, start: &[&str]) -> hardening_support::Pty {
+    console_in_shell_env(dir, config, start, &[])
+}
+
+/// [`console_in_shell`] with variables added to the console's environment.
+fn console_in_shell_env(
+    dir: &Path,
+    config: &str,
+    start: &[&str],
+    env: &[(&str, &str)],
+) -> hardening_support::Pty {
     let mut script = String::from("\"$0\" --config \"$1\"");
     for name in start {
         script.push_str(&format!(" --start {name}"));
     }
     script.push_str("; echo STTY-BEGIN; stty -a; echo STTY-DONE; exec sleep 60");
     let exe = env!("CARGO_BIN_EXE_fdscope");
-    hardening_support::Pty::start(
-        fdscope::ProcessSpec::new("sh")
-            .args(["sh", "-c", &script, exe, config])
-            .env("PATH", "/usr/bin:/bin")
-            .cwd(dir),
-    )
+    let mut spec = fdscope::ProcessSpec::new("sh")
+        .args(["sh", "-c", &script, exe, config])
+        .env("PATH", "/usr/bin:/bin")
+        .cwd(dir);
+    for &(name, value) in env {
+        spec = spec.env(name, value);
+    }
+    hardening_support::Pty::start(spec)
 }
 
 /// SIGTERM or SIGHUP to the console: every child stops (the stubborn one by KILL after the
@@ -286,58 +298,35 @@ child_fds = { 0 = "w", 1 = "r", 2 = "r", 3 = "r" }
     quit(&mut c).await;
 }
 
-/// Not a test of its own: the console process of the panic test below, when run with
-/// `FDSCOPE_HARDENING_HOST=panic` — it takes over the terminal, starts a child the way
-/// the console does, and panics.
-#[test]
-fn host() {
-    if std::env::var("FDSCOPE_HARDENING_HOST").as_deref() != Ok("panic") {
-        return;
-    }
-    fdscope::tui::terminal::install_panic_hook();
-    let _console = fdscope::tui::terminal::setup().expect("terminal");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let child = fdscope::spawn(&fdscope::ProcessSpec::new("sleep").args(["sleep", "1000"]))
-            .expect("spawn sleep");
-        std::fs::write("child.pid", child.transport.pid().to_string()).unwrap();
-        fdscope::tui::terminal::track_child(child.transport.clone());
-        panic!("boom inside the console");
-    });
-}
-
-/// A panic inside the console: the terminal is back in cooked mode on the main screen,
+/// A panic inside the real console (a debug build panics on the key named by
+/// `FDSCOPE_TEST_PANIC_ON_KEY`): the terminal is back in cooked mode on the main screen,
 /// the message is shown, and the console's child is killed, not left running.
 #[tokio::test]
 async fn a_panic_restores_cooked_mode_and_kills_the_children() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let script = "\"$0\" --exact host --nocapture --test-threads=1; echo STTY-BEGIN; stty -a; echo STTY-DONE; exec sleep 60";
-    let mut t = hardening_support::Pty::start(
-        fdscope::ProcessSpec::new("sh")
-            .args([
-                "sh".as_ref(),
-                "-c".as_ref(),
-                script.as_ref(),
-                exe.as_os_str(),
-            ])
-            .inherit_env(true)
-            .env("FDSCOPE_HARDENING_HOST", "panic")
-            .cwd(dir.path()),
+    let file = config(
+        dir.path(),
+        "[[command]]\nname = \"sleeper\"\nprogram = \"sleep\"\nargs = [\"sleep\", \"1000\"]\n",
     );
-    t.wait_raw("STTY-DONE", 30).await;
-    assert!(t.raw.contains("boom inside the console"), "{}", t.raw);
+    let mut t = console_in_shell_env(
+        dir.path(),
+        &file,
+        &["sleeper"],
+        &[("FDSCOPE_TEST_PANIC_ON_KEY", "P")],
+    );
+    t.wait("the child's pid", 20, |screen, _| {
+        tui_support::pids(screen).len() == 1
+    })
+    .await;
+    let pid = tui_support::pids(&t.parser.screen().contents())[0];
+    assert!(hardening_support::alive(pid));
+    t.keys(b"P").await;
+    t.wait_raw("STTY-DONE", 20).await;
+    assert!(t.raw.contains("test panic on key P"), "{}", t.raw);
     assert!(
         !t.parser.screen().alternate_screen(),
         "still on the alternate screen"
     );
     assert_cooked(&t.raw);
-    let pid: u32 = std::fs::read_to_string(dir.path().join("child.pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
     hardening_support::wait_until("the child killed", 10, || !hardening_support::alive(pid));
 }

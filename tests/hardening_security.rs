@@ -322,12 +322,22 @@ fn arguments_are_never_passed_through_a_shell() {
 }
 
 /// A child mapped onto the engine's own fd numbers does not receive the engine's other
-/// fds either (library level): only 0, 1, 2 and 3 while the test process holds many.
+/// fds either (library level): only 0, 1, 2 and 3 while the test process holds many
+/// inheritable ones (no close-on-exec: only the engine's own closing keeps them out),
+/// low ones and one far above the map.
 #[tokio::test]
 async fn library_children_get_only_their_map() {
-    let _extra: Vec<std::fs::File> = (0..5)
-        .map(|_| std::fs::File::open("/dev/null").unwrap())
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let mut extra: Vec<std::os::fd::OwnedFd> = (0..5)
+        .map(|_| std::fs::File::open("/dev/null").unwrap().into())
         .collect();
+    let high = fcntl(&extra[0], FcntlArg::F_DUPFD(200)).unwrap();
+    // SAFETY: F_DUPFD returned a new fd that nothing else owns.
+    extra.push(unsafe { std::os::fd::FromRawFd::from_raw_fd(high) });
+    for fd in &extra {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+        assert_eq!(fcntl(fd, FcntlArg::F_GETFD).unwrap() & libc::FD_CLOEXEC, 0);
+    }
     let spec = ProcessSpec::new("sh")
         .args(["sh", "-c", "ls -C /proc/$$/fd"])
         .child_fd(3, ChildFd::Read);

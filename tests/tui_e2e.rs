@@ -11,16 +11,10 @@ use tui_support::*;
 
 /// Not a test of its own: the console process of the tests below (see `tui_support`).
 #[test]
+#[ignore = "helper: the console process the tests below start with FDSCOPE_TUI_HOST set"]
 fn host() {
-    let Ok(scenario) = std::env::var("FDSCOPE_TUI_HOST") else {
-        return;
-    };
-    if scenario == "panic" {
-        // A panic while the console owns the terminal: the hook must put it back first.
-        fdscope::tui::terminal::install_panic_hook();
-        let _console = fdscope::tui::terminal::setup().expect("terminal");
-        panic!("boom while drawing");
-    }
+    let scenario =
+        std::env::var("FDSCOPE_TUI_HOST").expect("run by the tests, with FDSCOPE_TUI_HOST");
     let (commands, start) = scenario_commands(&scenario);
     let code = fdscope::tui::run(config(commands), start).expect("console");
     std::process::exit(code);
@@ -146,7 +140,12 @@ async fn a_pty_shell_shows_colours_and_the_pane_size() {
     c.keys(b"p").await;
     c.keys(b"printf '\\033[31mred\\033[0m\\n'; stty size\r")
         .await;
-    let areas = layout::areas(Rect::new(0, 0, COLS, ROWS), &[PaneKind::Pty], None, true);
+    let areas = layout::areas(
+        Rect::new(0, 0, COLS, ROWS),
+        &[layout::PaneShape::open(PaneKind::Pty)],
+        None,
+        true,
+    );
     let (rows, cols) = layout::inner(areas.panes[0]);
     c.wait_text(&format!("│{rows} {cols}"), 10).await;
     // The word printed in red is red on the real terminal too.
@@ -178,9 +177,9 @@ async fn help_opens_during_a_flood_and_q_stops_yes() {
     c.wait_text("MiB", 20).await;
     let pids = c.wait_pids(1, 10).await;
     c.keys(b"?").await;
-    c.wait_text("help · any key closes", 10).await;
+    c.wait_text("help · Esc closes", 10).await;
     c.keys(b"\x1b").await;
-    c.wait_for("help closed", 10, |s| !s.contains("help · any key closes"))
+    c.wait_for("help closed", 10, |s| !s.contains("help · Esc closes"))
         .await;
     quit(&mut c).await;
     assert!(!alive(pids[0]), "yes (pid {}) still running", pids[0]);
@@ -304,7 +303,7 @@ async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
     c.keys(b"stty size\r").await;
     let areas = layout::areas(
         Rect::new(0, 0, COLS, ROWS),
-        &[PaneKind::Pty],
+        &[layout::PaneShape::open(PaneKind::Pty)],
         Some(0),
         false,
     );
@@ -317,15 +316,22 @@ async fn zooming_the_pty_pane_resizes_the_childs_terminal() {
 
 #[tokio::test]
 async fn a_panic_restores_the_terminal_and_shows_the_message() {
+    // The real binary: a debug build panics on the key named by FDSCOPE_TEST_PANIC_ON_KEY.
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Console::start("host", "panic", dir.path());
+    let mut c = Console::binary_env(
+        &[],
+        &[("FDSCOPE_TEST_PANIC_ON_KEY", "P"), ("RUST_BACKTRACE", "0")],
+        dir.path(),
+    );
+    c.wait_text("┌ fdscope ", 20).await;
+    c.keys(b"P").await;
     let status = c.wait_end(20).await;
     assert!(!status.success());
     assert!(
         !c.parser.screen().alternate_screen(),
         "terminal not restored"
     );
-    assert!(c.screen().contains("boom while drawing"), "{}", c.screen());
+    assert!(c.screen().contains("test panic on key P"), "{}", c.screen());
 }
 
 #[tokio::test]

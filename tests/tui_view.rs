@@ -11,7 +11,6 @@ use fdscope::{ChildFd, ExitStatus, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const W: u16 = 110;
@@ -79,7 +78,11 @@ fn data(fd: i32, text: &str) -> ProcessEvent {
 }
 
 fn render(app: &App) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
+    render_at(app, W, H)
+}
+
+fn render_at(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let now = app
         .procs
         .instances
@@ -176,32 +179,7 @@ fn one_fd_fills_the_right_side() {
 
 #[test]
 fn five_fds_with_labels_in_two_columns() {
-    let spec = ProcessSpec::new("gpg")
-        .args([
-            "gpg",
-            "--decrypt",
-            "--passphrase-fd",
-            "3",
-            "--status-fd",
-            "4",
-        ])
-        .child_fd(3, ChildFd::Write)
-        .child_fd(4, ChildFd::Read);
-    let mut app = app(vec![command(
-        "gpg",
-        spec,
-        &[(3, "passphrase"), (4, "status")],
-    )]);
-    let ii = add_instance(&mut app, 0, RunState::Running);
-    event(&mut app, ii, 80, ProcessEvent::ConnectionMade { pid: 4242 });
-    app.procs.instances[ii].panes[3].note_sent(Duration::from_micros(200), b"hunter2\n");
-    event(&mut app, ii, 900, data(4, "[GNUPG:] NEED_PASSPHRASE\n"));
-    event(
-        &mut app,
-        ii,
-        1200,
-        data(2, "gpg: encrypted with 1 passphrase\n"),
-    );
+    let app = gpg_run();
     let screen = text(&render(&app));
     for title in [
         "fd 0 → stdin",
@@ -325,5 +303,107 @@ fn states_at_a_glance() {
     ] {
         assert!(screen.contains(state), "{state} missing:\n{screen}");
     }
-    let _ = BTreeMap::<i32, String>::new();
+}
+
+fn gpg_run() -> App {
+    let spec = ProcessSpec::new("gpg")
+        .args([
+            "gpg",
+            "--decrypt",
+            "--passphrase-fd",
+            "3",
+            "--status-fd",
+            "4",
+        ])
+        .child_fd(3, ChildFd::Write)
+        .child_fd(4, ChildFd::Read);
+    let mut app = app(vec![command(
+        "gpg",
+        spec,
+        &[(3, "passphrase"), (4, "status")],
+    )]);
+    let ii = add_instance(&mut app, 0, RunState::Running);
+    event(&mut app, ii, 80, ProcessEvent::ConnectionMade { pid: 4242 });
+    app.procs.instances[ii].panes[3].note_sent(Duration::from_micros(200), b"hunter2\n");
+    event(&mut app, ii, 900, data(4, "[GNUPG:] NEED_PASSPHRASE\n"));
+    event(
+        &mut app,
+        ii,
+        1200,
+        data(2, "gpg: encrypted with 1 passphrase\n"),
+    );
+    app
+}
+
+fn pty_run() -> App {
+    let spec = ProcessSpec::new("bc")
+        .args(["bc", "-q"])
+        .pty(PtySize::default());
+    let mut app = app(vec![command("bc-pty", spec, &[])]);
+    let ii = add_instance(&mut app, 0, RunState::Running);
+    update::sync_pty_size(&mut app);
+    event(&mut app, ii, 80, ProcessEvent::ConnectionMade { pid: 4242 });
+    event(&mut app, ii, 500, data(1, "2^10\r\n1024\r\n"));
+    app
+}
+
+/// The console at a small size: `scenario` drawn at `w`×`h`, its snapshot taken, and the
+/// footer's help and quit hints checked.
+fn small(mut app: App, name: &str, w: u16, h: u16) -> String {
+    app.view.screen = Rect::new(0, 0, w, h);
+    update::sync_pty_size(&mut app);
+    let screen = text(&render_at(&app, w, h));
+    let footer = screen.lines().last().unwrap_or_default();
+    let leave = if app.view.mode == Mode::Help {
+        footer.contains("Esc back")
+    } else {
+        footer.contains("? help") && footer.contains("q quit")
+    };
+    assert!(
+        leave,
+        "{name} at {w}x{h}: footer without help/quit: {footer:?}\n{screen}"
+    );
+    insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    screen
+}
+
+#[test]
+fn at_80x24_and_100x30_the_output_and_the_help_and_quit_hints_stay_visible() {
+    for (w, h) in [(80, 24), (100, 30)] {
+        let screen = small(gpg_run(), "gpg", w, h);
+        for data in ["gpg: encrypted with", "[GNUPG:] NEED_PASSPHRASE"] {
+            assert!(screen.contains(data), "{data} hidden at {w}x{h}:\n{screen}");
+        }
+        let screen = small(wc_run(), "wc", w, h);
+        assert!(screen.contains("1       6      40"), "{screen}");
+        let screen = small(pty_run(), "pty", w, h);
+        assert!(screen.contains("1024"), "{screen}");
+        let mut help = wc_run();
+        let _ = update::act(&mut help, Action::Help, Instant::now());
+        help.view.screen = Rect::new(0, 0, w, h);
+        let mut pages = small(help_copy(&help), "help", w, h);
+        // A small screen scrolls the help: every row can be reached with Space/PgDn.
+        for _ in 0..6 {
+            let _ = update::act(&mut help, Action::PageDown, Instant::now());
+            pages.push_str(&text(&render_at(&help, w, h)));
+        }
+        for row in [
+            "select the row above",
+            "quit (stops every child)",
+            "close the menu",
+        ] {
+            assert!(
+                pages.contains(row),
+                "{row} unreachable at {w}x{h}:\n{pages}"
+            );
+        }
+    }
+}
+
+/// The help-overlay state of `app` on a fresh copy of its scenario.
+fn help_copy(app: &App) -> App {
+    let mut copy = wc_run();
+    copy.view.mode = app.view.mode;
+    copy.view.help_scroll = app.view.help_scroll;
+    copy
 }

@@ -1,4 +1,4 @@
-//! The markdown report: the machine, the side-by-side table, the targets of DESIGN.md.
+//! The markdown report: the machine, the side-by-side table, the performance targets.
 
 use crate::jobs::{Results, WORKLOADS};
 use crate::stats::{self, Summary};
@@ -392,7 +392,7 @@ fn targets(results: &Results) -> Vec<Target> {
         true,
     );
     ratio_target(
-        "… concurrent: fdscope lib / std::process (same bar, not a DESIGN target)",
+        "… concurrent: fdscope lib / std::process (same bar, not a published target)",
         "≥ ×0.80",
         "spawn-conc",
         "fdscope",
@@ -412,7 +412,7 @@ fn targets(results: &Results) -> Vec<Target> {
         false,
     );
     ratio_target(
-        "… p99 (same bar, not a DESIGN target)",
+        "… p99 (same bar, not a published target)",
         "≤ ×1.50",
         "roundtrip",
         "fdscope",
@@ -517,7 +517,7 @@ fn targets(results: &Results) -> Vec<Target> {
         match ratio(results, "drain-yes", "console", "std", "mib_s") {
             Some(r) => Target {
                 what: "console: drains a flooding child while drawing (vs a bare read loop)".into(),
-                goal: "never blocks the child (no DESIGN number)".into(),
+                goal: "never blocks the child (no published number)".into(),
                 measured: format!("×{r:.2} of the bare loop's rate"),
                 verdict: "see rate".into(),
             },
@@ -598,7 +598,7 @@ pub fn render(settings: &Settings, machine: &Machine, results: &Results, took: D
         md.push('\n');
     }
 
-    let _ = writeln!(md, "\n### Targets (DESIGN.md, \"Performance targets\")\n");
+    let _ = writeln!(md, "\n### Targets\n");
     let _ = writeln!(
         md,
         "| target | goal | measured | verdict |\n|---|---|---|---|"

@@ -262,6 +262,22 @@ impl Config {
     pub fn command(&self, name: &str) -> Option<&CommandConfig> {
         self.commands.iter().find(|command| command.name == name)
     }
+
+    /// Checks names given on the command line (`--start NAME`, `run --config F NAME`):
+    /// the first unknown one is an error that lists the names the config has.
+    pub fn check_names<S: AsRef<str>>(&self, option: &str, names: &[S]) -> Result<(), String> {
+        match names.iter().find(|n| self.command(n.as_ref()).is_none()) {
+            None => Ok(()),
+            Some(name) => {
+                let known: Vec<&str> = self.commands.iter().map(|c| c.name.as_str()).collect();
+                Err(format!(
+                    "{option}{}: no command of that name in the config (it has: {})",
+                    name.as_ref(),
+                    known.join(", ")
+                ))
+            }
+        }
+    }
 }
 
 fn syntax_error(text: &str, origin: &str, errors: &[toml::de::Error]) -> ConfigError {

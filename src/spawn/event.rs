@@ -87,7 +87,7 @@ pub fn signal_name(sig: i32) -> &'static str {
         .unwrap_or("SIG?")
 }
 
-/// One thing that happened to a child, in the order of `DESIGN.md`:
+/// One thing that happened to a child, in the order of ARCHITECTURE.md's "event contract":
 /// `ConnectionMade` first, per pipe its data then one `ChildConnectionLost`,
 /// `ProcessExited` once when reaped, `ProcessEnded` last.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,6 +42,9 @@ pub struct Pipes {
 #[derive(Clone)]
 struct Sink {
     tx: mpsc::Sender<(Instant, ProcessEvent)>,
+    /// The ordering point: an event is stamped and enqueued under this lock, so the
+    /// channel's order is the order of the stamps and `t_ms` never decreases.
+    order: Arc<Mutex<()>>,
     /// Tasks (pipes, pty reader, reaper) still running.
     pending: Arc<AtomicUsize>,
     status: Arc<Mutex<Option<ExitStatus>>>,
@@ -50,8 +53,17 @@ struct Sink {
 
 impl Sink {
     async fn send(&self, event: ProcessEvent) {
+        // Wait for room first, stamp after: a stamp taken before the wait would be older
+        // than the stamps of events that overtake it while it waits.
         // A dropped stream means nobody listens: keep draining the child, drop the event.
-        let _ = self.tx.send((Instant::now(), event)).await;
+        let Ok(permit) = self.tx.reserve().await else {
+            return;
+        };
+        let _order = self
+            .order
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        permit.send((Instant::now(), event));
     }
 
     /// Marks pipe `fd` gone, and tells the consumer when `report` (pipes, not the pty).
@@ -95,6 +107,7 @@ pub fn start(
         pipes.readers.len() + pipes.writers.len() + 1 + usize::from(pipes.pty_master.is_some());
     let sink = Sink {
         tx,
+        order: Arc::new(Mutex::new(())),
         pending: Arc::new(AtomicUsize::new(tasks)),
         status: Arc::new(Mutex::new(None)),
         live: live.clone(),

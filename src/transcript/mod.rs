@@ -1,24 +1,23 @@
 //! Events as text: the human transcript (like the seed's verbose example) and JSON lines.
 
 mod event;
+mod line;
 pub use event::{
     FailReason, Groups, HeldOpen, Holder, Ready, ScriptFailed, ScriptStep, TranscriptEvent,
+};
+pub use line::{
+    millis, parse_line, read_transcript, read_transcript_file, EventName, LineError, Record,
+    StatusJson, StatusKind, Transcript, TranscriptLine,
 };
 
 use crate::escape::escape;
 use crate::spawn::{ExitStatus, ProcessEvent};
-use base64::Engine;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Longest data excerpt in a text line; the JSON form always carries every byte.
 const TEXT_EXCERPT: usize = 512;
-
-/// Milliseconds, as the float the JSON schema uses.
-fn millis(elapsed: Duration) -> f64 {
-    (elapsed.as_secs_f64() * 1e6).round() / 1e3
-}
 
 /// The usual role of a standard fd, for readable transcripts.
 pub fn fd_role(fd: i32) -> Option<&'static str> {
@@ -72,22 +71,7 @@ pub fn text_line(
     line
 }
 
-/// `{"kind":"done","exit_code":0,"signal":null}`, keys in the schema's order.
-fn status_json(status: &ExitStatus) -> String {
-    let number = |n: Option<i32>| n.map_or("null".to_string(), |n| n.to_string());
-    format!(
-        "{{\"kind\":\"{}\",\"exit_code\":{},\"signal\":{}}}",
-        if status.success() {
-            "done"
-        } else {
-            "terminated"
-        },
-        number(status.exit_code()),
-        number(status.signal())
-    )
-}
-
-/// One event as a JSON line (no trailing newline), in the schema of `DESIGN.md`:
+/// One event as a JSON line (no trailing newline), in the format ARCHITECTURE.md gives ("The transcript line"):
 /// `t_ms` and `event` first, `name` when given, then the event's own fields. Data is
 /// `data` when it is UTF-8, else `data_b64`; `with_data = false` keeps only `len`.
 pub fn json_line(
@@ -96,41 +80,7 @@ pub fn json_line(
     name: Option<&str>,
     with_data: bool,
 ) -> String {
-    let mut line = format!(
-        "{{\"t_ms\":{},\"event\":\"{}\"",
-        millis(elapsed),
-        event.name()
-    );
-    if let Some(name) = name {
-        let _ = write!(line, ",\"name\":{}", serde_json::Value::from(name));
-    }
-    match event {
-        ProcessEvent::ConnectionMade { pid } => {
-            let _ = write!(line, ",\"pid\":{pid}");
-        }
-        ProcessEvent::ChildDataReceived { fd, data } => {
-            let _ = write!(line, ",\"fd\":{fd},\"len\":{}", data.len());
-            if with_data {
-                match std::str::from_utf8(data) {
-                    Ok(text) => {
-                        let _ = write!(line, ",\"data\":{}", serde_json::Value::from(text));
-                    }
-                    Err(_) => {
-                        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-                        let _ = write!(line, ",\"data_b64\":\"{b64}\"");
-                    }
-                }
-            }
-        }
-        ProcessEvent::ChildConnectionLost { fd } => {
-            let _ = write!(line, ",\"fd\":{fd}");
-        }
-        ProcessEvent::ProcessExited { status } | ProcessEvent::ProcessEnded { status } => {
-            let _ = write!(line, ",\"status\":{}", status_json(status));
-        }
-    }
-    line.push('}');
-    line
+    TranscriptLine::of_process(elapsed, event, name, with_data).to_json()
 }
 
 /// Per-fd byte and chunk counts, for `--summary`.
@@ -201,9 +151,7 @@ impl Summary {
             "t_ms": self.ended_at.map(millis),
             "event": "summary",
             "fds": fds,
-            "status": self.status.as_ref().map(|s| {
-                serde_json::from_str::<serde_json::Value>(&status_json(s)).unwrap_or_default()
-            }),
+            "status": self.status.map(StatusJson::from),
         });
         if let Some(name) = name {
             value["name"] = name.into();

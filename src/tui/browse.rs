@@ -107,7 +107,10 @@ pub fn search(app: &mut App, term: Option<String>, older: bool) {
             }
             app.view.status = format!("match at line {}", line + 1);
         }
-        None => app.view.status = format!("no more matches for {needle:?}"),
+        None if len == 0 || find(&lines, &needle, len - 1, false).is_none() => {
+            app.view.status = format!("no match for {needle:?}")
+        }
+        None => app.view.status = format!("no more matches for {needle:?} this way"),
     }
 }
 

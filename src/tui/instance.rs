@@ -2,6 +2,7 @@
 //! start actions as effects, what each event does to the state, the stop and quit timers.
 //! Pure: every process operation is an [`Effect`] for the runner.
 
+use super::action::Mode;
 use super::effect::Effect;
 use super::layout;
 use super::pane::{Pane, PaneKind};
@@ -10,13 +11,9 @@ use crate::config::{CommandConfig, StartAction};
 use crate::{ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
 
+/// A pane's role when the config gives no label: the usual name of a standard fd.
 fn default_role(fd: i32) -> String {
-    match fd {
-        0 => "stdin".into(),
-        1 => "stdout".into(),
-        2 => "stderr".into(),
-        _ => "pipe".into(),
-    }
+    crate::transcript::fd_role(fd).unwrap_or("pipe").to_string()
 }
 
 /// The panes (and notes for fds without one) of a command, before it runs: its panes,
@@ -57,12 +54,15 @@ pub fn panes_for(cmd: &CommandConfig, scrollback: usize) -> (Vec<Pane>, bool, Ve
 }
 
 /// The kinds of a set of panes, as the layout wants them.
-pub fn kinds(panes: &[Pane], uses_console: bool) -> Vec<PaneKind> {
-    let mut kinds: Vec<PaneKind> = panes.iter().map(|p| p.kind).collect();
+pub fn shapes(panes: &[Pane], uses_console: bool) -> Vec<layout::PaneShape> {
+    let mut shapes: Vec<layout::PaneShape> = panes
+        .iter()
+        .map(|p| layout::PaneShape::open(p.kind))
+        .collect();
     if uses_console {
-        kinds.push(PaneKind::Console);
+        shapes.push(layout::PaneShape::open(PaneKind::Console));
     }
-    kinds
+    shapes
 }
 
 /// Starts a new instance of command `ci` (an [`Effect::Spawn`]); returns its index in
@@ -74,8 +74,8 @@ pub fn start(app: &mut App, ci: usize, now: Instant, fx: &mut Vec<Effect>) -> us
     let mut spec = cmd.spec.clone();
     if spec.pty.is_some() {
         // Size the pty from its pane before the child prints anything.
-        let kinds = kinds(&panes, uses_console);
-        let areas = layout::areas(app.view.screen, &kinds, None, app.view.show_timeline);
+        let shapes = shapes(&panes, uses_console);
+        let areas = layout::areas(app.view.screen, &shapes, None, app.view.show_timeline);
         let (rows, cols) = layout::inner(areas.panes[0]);
         panes[0].resize(rows, cols);
         spec = spec.pty(PtySize { rows, cols });
@@ -154,6 +154,7 @@ pub fn on_event(
         return;
     };
     let quitting = app.quitting.is_some();
+    let selected = app.selected_instance() == Some(ii);
     let inst = &mut app.procs.instances[ii];
     inst.timeline.push(at, &event);
     match event {
@@ -192,6 +193,11 @@ pub fn on_event(
                 }
             }
             app.view.status = format!("{} ended: {status}", inst.name);
+            if selected && matches!(app.view.mode, Mode::Pty | Mode::PtyChord) {
+                // Keys would go to a terminal nobody reads any more: give them back.
+                app.view.mode = Mode::Normal;
+                app.view.status.push_str(" · keys are back to the list");
+            }
             if inst.restart && !quitting {
                 inst.restart = false;
                 let ci = inst.command;
@@ -279,6 +285,6 @@ pub fn save_transcript(app: &mut App, ii: usize, fx: &mut Vec<Effect>) {
     fx.push(Effect::SaveFile {
         path,
         contents,
-        what: format!("{} events", inst.timeline.entries.len()),
+        what: crate::wording::count(inst.timeline.entries.len(), "event"),
     });
 }

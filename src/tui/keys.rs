@@ -160,6 +160,10 @@ pub static BINDINGS: &[Binding] = &[
         Some("back"),
         "close the menu",
     ),
+    b(Help, &[k(Down), c('j')], Action::Down, None),
+    b(Help, &[k(Up), c('k')], Action::Up, None),
+    b(Help, &[k(PageDown), c(' ')], Action::PageDown, Some("more")),
+    b(Help, &[k(PageUp)], Action::PageUp, None),
     bh(
         Help,
         &[k(Esc), c('?'), c('q')],
@@ -235,12 +239,29 @@ pub fn help_rows() -> Vec<(Mode, String, &'static str)> {
         .collect()
 }
 
-/// The one-line hint for `mode`: `key action · key action …` from the table.
-pub fn hint(mode: Mode) -> Vec<(String, &'static str)> {
+/// One entry of the hint bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    /// The key, as [`label`] writes it.
+    pub key: String,
+    /// The word or two shown after it.
+    pub what: &'static str,
+    /// Help and quit: kept when a narrow screen drops the others.
+    pub essential: bool,
+}
+
+/// The hint bar of `mode`, in table order (which is also the order of importance).
+pub fn hint(mode: Mode) -> Vec<Hint> {
     BINDINGS
         .iter()
         .filter(|b| b.mode == mode)
-        .filter_map(|b| Some((label(&b.keys[0]), b.hint?)))
+        .filter_map(|b| {
+            Some(Hint {
+                key: label(&b.keys[0]),
+                what: b.hint?,
+                essential: matches!(b.action, Action::Help | Action::Quit),
+            })
+        })
         .collect()
 }
 

@@ -48,11 +48,9 @@ pub fn run_listening(
     start: Vec<String>,
     listen: Option<std::path::PathBuf>,
 ) -> anyhow::Result<i32> {
-    for name in &start {
-        if !config.commands.iter().any(|c| &c.name == name) {
-            anyhow::bail!("--start {name}: no command of that name in the config");
-        }
-    }
+    config
+        .check_names("--start ", &start)
+        .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -172,7 +172,11 @@ impl Pane {
     pub fn note_sent(&mut self, at: Duration, data: &[u8]) {
         self.bytes += data.len() as u64;
         self.raw.push(data);
-        let line = format!("+{:.3}s  {}", at.as_secs_f64(), crate::escape::escape(data));
+        let line = format!(
+            "{}  {}",
+            crate::wording::offset(at),
+            crate::escape::escape(data)
+        );
         self.note(&line, Style::default());
     }
 
@@ -191,7 +195,7 @@ impl Pane {
         }
         self.closed = true;
         if self.kind == PaneKind::Write {
-            let line = format!("+{:.3}s  ── {why} ──", at.as_secs_f64());
+            let line = format!("{}  ── {why} ──", crate::wording::offset(at));
             self.note(&line, Style::default().add_modifier(Modifier::DIM));
         }
     }

@@ -43,6 +43,21 @@ fn spawn_key_reader(tx: mpsc::UnboundedSender<Event>) {
         .expect("spawn the key reader thread");
 }
 
+/// Debug and test builds only: panics on the key named by `FDSCOPE_TEST_PANIC_ON_KEY`, so
+/// tests can check what a panic inside the real console leaves behind.
+#[cfg(debug_assertions)]
+fn test_panic_on_key(event: &Event) {
+    let want = std::env::var("FDSCOPE_TEST_PANIC_ON_KEY").ok();
+    if let (Event::Key(key), Some(want)) = (event, want.and_then(|w| w.chars().next())) {
+        assert!(
+            key.code != crossterm::event::KeyCode::Char(want),
+            "test panic on key {want}"
+        );
+    }
+}
+#[cfg(not(debug_assertions))]
+fn test_panic_on_key(_: &Event) {}
+
 /// Forwards what children write to the console's own fds 1 and 2.
 fn spawn_console_reader(fd: std::os::fd::OwnedFd, tx: mpsc::Sender<Msg>) -> std::io::Result<()> {
     let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(fd)?;
@@ -149,6 +164,7 @@ fn drain(
     let budget = (start + DRAIN_BUDGET).min((pacing.last_draw + FRAME).max(start));
     loop {
         while let Ok(event) = keys.try_recv() {
+            test_panic_on_key(&event);
             driver.handle(Msg::Term(event));
             pacing.dirty = true;
             pacing.answer_key = true;
@@ -222,7 +238,8 @@ async fn drive(
         tokio::select! {
             biased;
             Some(event) = keys.recv() => {
-                driver.handle(Msg::Term(event));
+                test_panic_on_key(&event);
+            driver.handle(Msg::Term(event));
                 pacing.dirty = true;
                 pacing.answer_key = true;
             }

@@ -267,6 +267,8 @@ pub struct View {
     pub screen: Rect,
     /// The mouse is captured.
     pub mouse: bool,
+    /// How far the help overlay is scrolled (a small screen cannot show it whole).
+    pub help_scroll: u16,
 }
 
 /// The lines being typed: the input line with its history, and the search term.
@@ -343,6 +345,7 @@ impl App {
                 status: String::new(),
                 screen,
                 mouse: true,
+                help_scroll: 0,
             },
             editors: Editors::new(),
             quitting: None,

@@ -53,7 +53,7 @@ fn open_tty() -> io::Result<File> {
             } else {
                 Err(io::Error::new(
                     e.kind(),
-                    format!("fdscope needs a terminal: /dev/tty: {e}"),
+                    format!("the console needs a terminal (/dev/tty: {e}); `fdscope run` works without one"),
                 ))
             }
         }

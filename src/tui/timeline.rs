@@ -6,6 +6,7 @@
 //! Chunk data is copied: a `Bytes` from the engine is a slice of a large shared read buffer,
 //! and keeping it would keep the whole buffer alive.
 
+use crate::transcript::{Record, TranscriptLine};
 use crate::ProcessEvent;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -93,7 +94,7 @@ impl Timeline {
         self.entries.is_empty()
     }
 
-    /// Writes the transcript to `path`, one JSON object per line (DESIGN.md's format).
+    /// Writes the transcript to `path`, one JSON object per line (ARCHITECTURE.md, "The transcript line").
     pub fn save(&self, path: &Path, name: &str) -> std::io::Result<usize> {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for entry in &self.entries {
@@ -111,22 +112,23 @@ fn data_len(entry: &Entry) -> usize {
     }
 }
 
+impl Entry {
+    /// The entry as a transcript record of instance `name`.
+    pub fn record(&self, name: &str) -> Record {
+        Record {
+            at: self.at,
+            name: Some(name.to_string()),
+            instance: None,
+            event: self.event.clone().into(),
+            len: self.len,
+            has_data: self.has_data,
+        }
+    }
+}
+
 /// One transcript line. Chunks whose bytes were dropped keep their `len`, without `data`.
 pub fn json_line(entry: &Entry, name: &str) -> String {
-    let line = crate::transcript::json_line(entry.at, &entry.event, Some(name), entry.has_data);
-    if entry.has_data {
-        return line;
-    }
-    // The transcript writer counts the bytes it was given; put back the real length.
-    match serde_json::from_str::<serde_json::Value>(&line) {
-        Ok(mut value) => {
-            if value.get("len").is_some() {
-                value["len"] = entry.len.into();
-            }
-            value.to_string()
-        }
-        Err(_) => line,
-    }
+    TranscriptLine::of_record(&entry.record(name)).to_json()
 }
 
 #[cfg(test)]

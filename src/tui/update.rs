@@ -49,6 +49,17 @@ pub fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
     fx
 }
 
+/// How far a scrolling action moves the help overlay, when it is open.
+fn help_step(action: Action) -> Option<i32> {
+    match action {
+        Action::Up => Some(-1),
+        Action::Down => Some(1),
+        Action::PageUp => Some(-10),
+        Action::PageDown => Some(10),
+        _ => None,
+    }
+}
+
 /// Reads a key according to the mode: the key table first; what it does not bind is text
 /// for the line being edited, or bytes for the pty.
 fn on_key(app: &mut App, key: KeyEvent, now: Instant, fx: &mut Vec<Effect>) {
@@ -167,9 +178,28 @@ pub fn pty_pane(app: &App) -> Option<PaneRef> {
 }
 
 fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    if app.view.mode == Mode::Help {
+        if let Some(by) = help_step(action) {
+            let most = keys::help_rows().len() as i32;
+            app.view.help_scroll = (i32::from(app.view.help_scroll) + by).clamp(0, most) as u16;
+            return;
+        }
+    }
+    use Action::*;
+    match action {
+        Start | Restart | Stop | SignalMenu | CloseMenu | LoseConnection | CloseFd(_)
+        | Signal(_) | Dismiss | SaveTranscript | Quit => on_instance(app, action, now, fx),
+        FocusInput | Send | SendRaw | CloseTarget | NextTarget | PrevTarget | HistoryPrev
+        | HistoryNext => on_input(app, action, now, fx),
+        MenuUp | MenuDown | MenuChoose => on_menu(app, action, now, fx),
+        _ => on_view(app, action, fx),
+    }
+}
+
+/// Actions on the selected instance (or command): start, stop, signal, close, save.
+fn on_instance(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
     let selected = app.selected_instance();
     match action {
-        Action::Up | Action::Down => move_selection(app, action == Action::Up),
         Action::Start => match app.selected_command() {
             Some(ci) => {
                 let ii = instance::start(app, ci, now, fx);
@@ -233,10 +263,81 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 app.view.status = "only ended instances can be removed".into();
             }
         }),
+        Action::SaveTranscript => with_instance(app, selected, |app, ii| {
+            instance::save_transcript(app, ii, fx)
+        }),
+        Action::Quit => instance::quit(app, now, fx),
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// The input line: focus, send, close the target, pick the target, history.
+fn on_input(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    let selected = app.selected_instance();
+    match action {
         Action::FocusInput => match app.target() {
             Some(_) => app.view.mode = Mode::Input,
             None => app.view.status = "no writable fd here".into(),
         },
+        Action::Send | Action::SendRaw => input::send_line(app, action == Action::Send, now, fx),
+        Action::CloseTarget => match (app.target(), selected) {
+            (Some(target), Some(ii)) => input::close(app, ii, target, fx),
+            (Some(Target::ConsoleStdin), None) => input::close_console_stdin(app, fx),
+            _ => {}
+        },
+        Action::NextTarget | Action::PrevTarget => {
+            if let Some(ii) = selected {
+                let targets = app.procs.instances[ii].writable();
+                let current = app.target();
+                if let Some(pos) = targets.iter().position(|t| Some(*t) == current) {
+                    let n = targets.len();
+                    let next = if action == Action::NextTarget {
+                        pos + 1
+                    } else {
+                        pos + n - 1
+                    };
+                    app.procs.instances[ii].target = targets[next % n];
+                }
+            }
+        }
+        Action::HistoryPrev | Action::HistoryNext => {
+            input::recall(&mut app.editors, action == Action::HistoryPrev)
+        }
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// The open menu: move, choose.
+fn on_menu(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
+    match action {
+        Action::MenuUp | Action::MenuDown => {
+            if let Some(menu) = &mut app.view.menu {
+                let n = menu.items.len();
+                menu.cursor = if action == Action::MenuUp {
+                    (menu.cursor + n - 1) % n
+                } else {
+                    (menu.cursor + 1) % n
+                };
+            }
+        }
+        Action::MenuChoose => {
+            if let Some(menu) = app.view.menu.take() {
+                app.view.mode = Mode::Normal;
+                act_into(app, menu.items[menu.cursor].1, now, fx);
+            }
+        }
+
+        // The other groups' actions: see `act_into`.
+        _ => {}
+    }
+}
+
+/// What the screen shows: panes, zoom, timeline, scrolling, search, help.
+fn on_view(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Up | Action::Down => move_selection(app, action == Action::Up),
         Action::FocusPty => match pty_pane(app) {
             Some(_) => {
                 app.view.mode = Mode::Pty;
@@ -290,9 +391,6 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 pane.scroll = 0;
             }
         }
-        Action::SaveTranscript => with_instance(app, selected, |app, ii| {
-            instance::save_transcript(app, ii, fx)
-        }),
         Action::ToggleMouse => {
             app.view.mouse = !app.view.mouse;
             fx.push(Effect::Mouse(app.view.mouse));
@@ -302,52 +400,16 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
                 "mouse released: select text with the terminal".into()
             };
         }
-        Action::Help => app.view.mode = Mode::Help,
-        Action::Quit => instance::quit(app, now, fx),
+        Action::Help => {
+            app.view.mode = Mode::Help;
+            app.view.help_scroll = 0;
+        }
         Action::Back => {
             app.view.mode = Mode::Normal;
             app.view.menu = None;
         }
-        Action::Send | Action::SendRaw => input::send_line(app, action == Action::Send, now, fx),
-        Action::CloseTarget => match (app.target(), selected) {
-            (Some(target), Some(ii)) => input::close(app, ii, target, fx),
-            (Some(Target::ConsoleStdin), None) => input::close_console_stdin(app, fx),
-            _ => {}
-        },
-        Action::NextTarget | Action::PrevTarget => {
-            if let Some(ii) = selected {
-                let targets = app.procs.instances[ii].writable();
-                let current = app.target();
-                if let Some(pos) = targets.iter().position(|t| Some(*t) == current) {
-                    let n = targets.len();
-                    let next = if action == Action::NextTarget {
-                        pos + 1
-                    } else {
-                        pos + n - 1
-                    };
-                    app.procs.instances[ii].target = targets[next % n];
-                }
-            }
-        }
-        Action::HistoryPrev | Action::HistoryNext => {
-            input::recall(&mut app.editors, action == Action::HistoryPrev)
-        }
-        Action::MenuUp | Action::MenuDown => {
-            if let Some(menu) = &mut app.view.menu {
-                let n = menu.items.len();
-                menu.cursor = if action == Action::MenuUp {
-                    (menu.cursor + n - 1) % n
-                } else {
-                    (menu.cursor + 1) % n
-                };
-            }
-        }
-        Action::MenuChoose => {
-            if let Some(menu) = app.view.menu.take() {
-                app.view.mode = Mode::Normal;
-                act_into(app, menu.items[menu.cursor].1, now, fx);
-            }
-        }
+        // The other groups' actions: see `act_into`.
+        _ => {}
     }
 }
 

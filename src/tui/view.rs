@@ -9,6 +9,7 @@ use super::state::{App, Instance, Row, RunState, Target};
 use super::view_overlay;
 use super::view_pane;
 use crate::spawn::signal_name;
+use crate::wording;
 use crate::{ExitStatus, ProcessEvent};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -21,11 +22,8 @@ const DIM: Style = Style::new().fg(Color::DarkGray);
 
 /// Draws the whole console as of `now`.
 pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
-    let panes = app.visible_panes();
-    let kinds: Vec<PaneKind> = panes.iter().map(|p| app.pane(*p).kind).collect();
+    let (areas, panes) = layout::console_on(frame.area(), app);
     let focused = app.view.focus.min(panes.len().saturating_sub(1));
-    let zoom = app.view.zoom.then_some(focused);
-    let areas = layout::areas(frame.area(), &kinds, zoom, app.view.show_timeline);
     draw_list(frame, app, areas.list, now);
     draw_header(frame, app, areas.header, now);
     for (i, (p, rect)) in panes.iter().zip(&areas.panes).enumerate() {
@@ -47,7 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     draw_input(frame, app, areas.input);
     draw_hint(frame, app, areas.hint);
     match app.view.mode {
-        Mode::Help => view_overlay::help(frame),
+        Mode::Help => view_overlay::help(frame, app.view.help_scroll),
         Mode::Menu => {
             if let Some(menu) = &app.view.menu {
                 view_overlay::menu(frame, menu);
@@ -165,17 +163,16 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             ];
             if let (Some(x), Some(e)) = (inst.exited_at, inst.ended_at) {
                 first.push(Span::styled(
-                    format!("  exited +{:.1}ms, ended +{:.1}ms", ms(x), ms(e)),
+                    format!(
+                        "  exited {} ended {}",
+                        wording::offset(x),
+                        wording::offset(e)
+                    ),
                     DIM,
                 ));
             }
-            let argv: Vec<String> = cmd
-                .spec
-                .argv()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            let mut second = format!(" $ {}", argv.join(" "));
+            let width = usize::from(area.width).saturating_sub(3);
+            let mut second = format!(" $ {}", wording::command_line(&cmd.spec.argv(), width));
             if let RunState::Failed(why) = &inst.state {
                 second = format!(" {why}");
             }
@@ -200,10 +197,6 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         },
     };
     frame.render_widget(Paragraph::new(lines), area);
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// One timeline row: `+1.234ms  fd 1  child_data_received  24 B  "text…"`.
@@ -231,7 +224,7 @@ pub fn timeline_line(at: Duration, event: &ProcessEvent, len: usize) -> Line<'st
         }
     };
     Line::from(vec![
-        Span::styled(format!("{:>10.3}ms ", ms(at)), DIM),
+        Span::styled(format!("{:>12} ", wording::offset(at)), DIM),
         Span::raw(format!("{fd} ")),
         Span::styled(format!("{:<21} ", event.name()), style),
         Span::raw(detail),
@@ -246,8 +239,8 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     };
     let t = &app.procs.instances[ii].timeline;
     let title = format!(
-        " timeline · {} events{} ",
-        t.len() as u64 + t.dropped,
+        " timeline · {}{} ",
+        crate::wording::count(t.len() + t.dropped as usize, "event"),
         if t.dropped > 0 {
             format!(" ({} oldest dropped)", t.dropped)
         } else {
@@ -313,6 +306,7 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
     let mode = app.view.mode;
+    let width = usize::from(area.width);
     let mut spans = Vec::new();
     if matches!(mode, Mode::Pty | Mode::PtyChord) {
         spans.push(Span::styled(
@@ -320,19 +314,48 @@ fn draw_hint(frame: &mut Frame, app: &App, area: Rect) {
             Style::default().bg(Color::Green).fg(Color::Black),
         ));
     }
-    for (key, what) in keys::hint(mode) {
+    let shown = fit_hints(keys::hint(mode), width, app.view.status.chars().count());
+    for hint in &shown {
         spans.push(Span::styled(
-            format!(" {key}"),
+            format!(" {}", hint.key),
             Style::default().fg(Color::LightCyan),
         ));
-        spans.push(Span::raw(format!(" {what}")));
+        spans.push(Span::raw(format!(" {}", hint.what)));
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let room = (area.width as usize).saturating_sub(used + 2);
+    let room = width.saturating_sub(used + 2);
     if !app.view.status.is_empty() && room > 4 {
-        let status: String = app.view.status.chars().take(room).collect();
         spans.push(Span::raw("  "));
-        spans.push(Span::styled(status, Style::default().fg(Color::Yellow)));
+        spans.push(Span::styled(
+            wording::cut(&app.view.status, room),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The hints that fit in `width` columns beside a status of `status` characters: help and
+/// quit always; the others in order of importance while they fit, leaving the status up
+/// to half of the line.
+fn fit_hints(hints: Vec<keys::Hint>, width: usize, status: usize) -> Vec<keys::Hint> {
+    let cost = |h: &keys::Hint| h.key.chars().count() + h.what.chars().count() + 2;
+    let essential: usize = hints.iter().filter(|h| h.essential).map(cost).sum();
+    let for_status = if status == 0 {
+        0
+    } else {
+        (status + 2).min(width / 2)
+    };
+    let mut room = width.saturating_sub(essential + for_status + 5);
+    let mut keep = Vec::new();
+    for hint in hints {
+        if hint.essential {
+            keep.push(hint);
+        } else if cost(&hint) <= room {
+            room -= cost(&hint);
+            keep.push(hint);
+        } else {
+            room = 0;
+        }
+    }
+    keep
 }

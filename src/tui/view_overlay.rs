@@ -20,7 +20,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 /// The `?` overlay: every binding of the key table, grouped by mode.
-pub fn help(frame: &mut Frame) {
+pub fn help(frame: &mut Frame, scroll: u16) {
     let mut lines = Vec::new();
     let mut last = None;
     for (mode, keys, text) in keys::help_rows() {
@@ -45,7 +45,12 @@ pub fn help(frame: &mut Frame) {
             Span::raw(text),
         ]));
     }
-    let area = frame.area();
+    // Over everything but the hint bar, which keeps saying how to leave.
+    let screen = frame.area();
+    let area = Rect {
+        height: screen.height.saturating_sub(1),
+        ..screen
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" help · Esc closes ");
@@ -63,12 +68,15 @@ pub fn help(frame: &mut Frame) {
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let right = lines.split_off(per_column.min(lines.len()));
+    // Both columns scroll together when the screen is too short for them.
+    let most = (lines.len() as u16).saturating_sub(inner.height);
+    let offset = (scroll.min(most), 0);
     if columns == 1 {
-        frame.render_widget(Paragraph::new(lines), inner);
+        frame.render_widget(Paragraph::new(lines).scroll(offset), inner);
     } else {
         let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
-        frame.render_widget(Paragraph::new(lines), l);
-        frame.render_widget(Paragraph::new(right), r);
+        frame.render_widget(Paragraph::new(lines).scroll(offset), l);
+        frame.render_widget(Paragraph::new(right).scroll(offset), r);
     }
 }
 

@@ -117,7 +117,7 @@ impl Run {
             .unwrap_or_else(|| panic!("no ChildConnectionLost for fd {fd}: {}", self.show()))
     }
 
-    /// Asserts the event contract of DESIGN.md for a child whose pipes are `pipes`
+    /// Asserts the event contract (ARCHITECTURE.md) for a child whose pipes are `pipes`
     /// (child fd numbers that must each be lost exactly once; no other fd may be).
     pub fn assert_contract(&self, pipes: &[i32]) {
         let show = self.show();

@@ -1,5 +1,5 @@
 //! Shared by the `hardening_*` tests: bounded waits on event streams, the event-order
-//! contract of DESIGN.md as one check, and /proc readings (memory, fds, processes).
+//! event contract (ARCHITECTURE.md) as one check, and /proc readings (memory, fds, processes).
 
 #![allow(dead_code)]
 
@@ -51,7 +51,7 @@ pub fn summary(events: &[ProcessEvent]) -> String {
     names.join(" ")
 }
 
-/// Checks DESIGN.md's contract on a whole event list: `connection_made` once and first;
+/// Checks the event contract's rules (ARCHITECTURE.md) on a whole event list: `connection_made` once and first;
 /// each pipe in `pipes` lost exactly once and no data on it after; `process_exited` once;
 /// `process_ended` once, last, with the same status. Returns that status.
 pub fn check_contract(events: &[ProcessEvent], pipes: &[i32]) -> ExitStatus {

@@ -62,10 +62,19 @@ pub struct Console {
 impl Console {
     /// Starts the real `fdscope` binary with `args` on a pty, in `cwd`.
     pub fn binary(args: &[&str], cwd: &std::path::Path) -> Console {
+        Self::binary_env(args, &[], cwd)
+    }
+
+    /// [`Console::binary`] with variables added to its environment.
+    pub fn binary_env(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> Console {
         let exe = env!("CARGO_BIN_EXE_fdscope");
         let mut argv = vec![exe];
         argv.extend_from_slice(args);
-        Self::on_pty(ProcessSpec::new(exe).args(argv).inherit_env(true), cwd)
+        let mut spec = ProcessSpec::new(exe).args(argv).inherit_env(true);
+        for &(name, value) in env {
+            spec = spec.env(name, value);
+        }
+        Self::on_pty(spec, cwd)
     }
 
     fn on_pty(spec: ProcessSpec, cwd: &std::path::Path) -> Console {
@@ -91,6 +100,7 @@ impl Console {
                 exe.as_os_str(),
                 "--exact".as_ref(),
                 test_name.as_ref(),
+                "--include-ignored".as_ref(),
                 "--nocapture".as_ref(),
                 "--test-threads=1".as_ref(),
             ])

@@ -1,0 +1,219 @@
+//! The console's update as a pure function: messages and actions in, state and effects
+//! out. No runtime, no child, no terminal: every effect the update asks for is checked
+//! here as data (the runner performing them is tested with real children in
+//! `tui_update.rs` and end to end in `tui_e2e.rs`).
+
+use bytes::Bytes;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fdscope::config::{CommandConfig, ConsoleSettings};
+use fdscope::tui::action::{Action, Mode};
+use fdscope::tui::effect::Effect;
+use fdscope::tui::state::{App, Msg, RunState};
+use fdscope::tui::update;
+use fdscope::{ExitStatus, ProcessEvent, ProcessSpec, PtySize, Signal};
+use ratatui::layout::Rect;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn app(spec: ProcessSpec) -> App {
+    let command = CommandConfig {
+        name: "bc".into(),
+        spec,
+        on_start: Vec::new(),
+        autostart: false,
+        labels: BTreeMap::new(),
+        description: None,
+    };
+    let settings = ConsoleSettings {
+        scrollback_lines: 100,
+        stop_grace_ms: 3000,
+    };
+    App::new(vec![command], settings, Rect::new(0, 0, 120, 40))
+}
+
+fn key(app: &mut App, code: KeyCode, mods: KeyModifiers, now: Instant) -> Vec<Effect> {
+    update::handle(app, Msg::Term(Event::Key(KeyEvent::new(code, mods))), now)
+}
+
+fn typed(app: &mut App, text: &str, now: Instant) {
+    for ch in text.chars() {
+        assert!(key(app, KeyCode::Char(ch), KeyModifiers::NONE, now).is_empty());
+    }
+}
+
+/// Selects the command, starts it and answers the spawn as the runner would.
+fn started(app: &mut App, now: Instant) -> u64 {
+    update::act(app, Action::Down, now);
+    let fx = update::act(app, Action::Start, now);
+    let [Effect::Spawn { id, spec }] = fx.as_slice() else {
+        panic!("Start should ask for exactly one spawn: {fx:?}");
+    };
+    assert_eq!(spec.argv()[0], "bc");
+    let id = *id;
+    let answer = Msg::Spawned {
+        id,
+        pid: 4242,
+        started: now,
+    };
+    assert!(update::handle(app, answer, now).is_empty());
+    assert_eq!(app.procs.instances[0].pid, Some(4242));
+    id
+}
+
+fn child(app: &mut App, id: u64, event: ProcessEvent, now: Instant) -> Vec<Effect> {
+    let msg = Msg::Child {
+        id,
+        at: Duration::from_millis(1),
+        event,
+    };
+    update::handle(app, msg, now)
+}
+
+#[test]
+fn a_typed_line_becomes_one_write_and_ctrl_d_one_close() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    update::act(&mut app, Action::FocusInput, now);
+    assert_eq!(app.view.mode, Mode::Input);
+    typed(&mut app, "2^10", now);
+    let fx = key(&mut app, KeyCode::Enter, KeyModifiers::NONE, now);
+    assert_eq!(
+        fx,
+        vec![Effect::Write {
+            id,
+            fd: 0,
+            data: b"2^10\n".to_vec()
+        }]
+    );
+    let fx = key(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL, now);
+    assert_eq!(fx, vec![Effect::Close { id, fd: 0 }]);
+}
+
+#[test]
+fn stop_sends_term_then_kill_only_after_the_grace_period() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    let fx = update::act(&mut app, Action::Stop, now);
+    assert_eq!(
+        fx,
+        vec![Effect::Signal {
+            id,
+            signal: Signal::SIGTERM
+        }]
+    );
+    let (_, early) = update::tick(&mut app, now + Duration::from_millis(2900));
+    assert!(early.is_empty(), "KILL before the grace period: {early:?}");
+    let (changed, late) = update::tick(&mut app, now + Duration::from_millis(3001));
+    assert!(changed);
+    assert_eq!(
+        late,
+        vec![Effect::Signal {
+            id,
+            signal: Signal::SIGKILL
+        }]
+    );
+    // Once the child has ended, nothing more is sent.
+    let status = ExitStatus::from_signal(9);
+    child(&mut app, id, ProcessEvent::ProcessEnded { status }, now);
+    let (_, after) = update::tick(&mut app, now + Duration::from_secs(10));
+    assert!(after.is_empty(), "{after:?}");
+}
+
+#[test]
+fn data_goes_to_its_pane_and_the_end_to_the_state_without_effects() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    let data = ProcessEvent::ChildDataReceived {
+        fd: 1,
+        data: Bytes::from_static(b"1024\n"),
+    };
+    assert!(child(&mut app, id, data, now).is_empty());
+    let inst = &app.procs.instances[0];
+    let pane = inst.panes.iter().find(|p| p.fd == 1).unwrap();
+    assert_eq!(pane.bytes, 5);
+    let status = ExitStatus::Done;
+    assert!(child(&mut app, id, ProcessEvent::ProcessExited { status }, now).is_empty());
+    assert!(matches!(app.procs.instances[0].state, RunState::Exited(_)));
+    assert!(child(&mut app, id, ProcessEvent::ProcessEnded { status }, now).is_empty());
+    assert!(matches!(app.procs.instances[0].state, RunState::Ended(_)));
+    assert_eq!(app.view.status, "bc ended: done, exit code 0");
+}
+
+#[test]
+fn when_a_pty_child_ends_the_keys_come_back_to_the_list() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc").pty(PtySize::default()));
+    let id = started(&mut app, now);
+    update::act(&mut app, Action::FocusPty, now);
+    assert_eq!(app.view.mode, Mode::Pty);
+    let fx = key(&mut app, KeyCode::Char('x'), KeyModifiers::NONE, now);
+    assert_eq!(
+        fx,
+        vec![Effect::Write {
+            id,
+            fd: 0,
+            data: b"x".to_vec()
+        }]
+    );
+    let status = ExitStatus::Done;
+    child(&mut app, id, ProcessEvent::ProcessEnded { status }, now);
+    assert_eq!(app.view.mode, Mode::Normal);
+    assert!(
+        app.view.status.contains("keys are back to the list"),
+        "{}",
+        app.view.status
+    );
+    // `x` is now the list's stop key again, and the ended child gets no signal.
+    let fx = key(&mut app, KeyCode::Char('x'), KeyModifiers::NONE, now);
+    assert!(fx.is_empty(), "{fx:?}");
+}
+
+#[test]
+fn quit_signals_running_children_and_is_done_once_they_end() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    let fx = update::act(&mut app, Action::Quit, now);
+    assert!(
+        fx.contains(&Effect::Signal {
+            id,
+            signal: Signal::SIGTERM
+        }),
+        "{fx:?}"
+    );
+    assert!(!app.done, "done before the child ended");
+    let status = ExitStatus::from_signal(15);
+    child(&mut app, id, ProcessEvent::ProcessEnded { status }, now);
+    assert!(app.done);
+}
+
+#[test]
+fn w_asks_to_save_the_transcript_as_json_lines() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    child(
+        &mut app,
+        id,
+        ProcessEvent::ConnectionMade { pid: 4242 },
+        now,
+    );
+    let fx = update::act(&mut app, Action::SaveTranscript, now);
+    let [Effect::SaveFile {
+        path,
+        contents,
+        what,
+    }] = fx.as_slice()
+    else {
+        panic!("one file to save: {fx:?}");
+    };
+    assert_eq!(path.to_str(), Some("fdscope-bc-4242.jsonl"));
+    assert_eq!(what, "1 event");
+    assert!(
+        contents.contains("\"event\":\"connection_made\""),
+        "{contents}"
+    );
+}
