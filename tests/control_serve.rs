@@ -34,7 +34,7 @@ fn serve_is_driven_end_to_end_by_ctl() {
     let mut seen = Vec::new();
     loop {
         let line = follower.line();
-        if line["instance"] != "bc#2" {
+        if line["name"] != "bc" || line["instance"] != 2 {
             continue;
         }
         assert_eq!(line["name"], "bc");
@@ -117,7 +117,7 @@ fn events_of_one_instance_end_after_its_process_ended() {
     let last = text.lines().last().unwrap();
     assert!(
         last.starts_with(r#"{"t_ms":"#)
-            && last.contains(r#","event":"process_ended","name":"bc","instance":"bc#1","status":{"kind":"done","exit_code":0,"signal":null}}"#),
+            && last.contains(r#","event":"process_ended","name":"bc","instance":1,"status":{"kind":"done","exit_code":0,"signal":null}}"#),
         "{text}"
     );
     assert!(text.contains(r#""data":"2\n""#), "{text}");

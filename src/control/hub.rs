@@ -434,17 +434,17 @@ impl Hub {
     }
 
     fn publish(&mut self, id: u64, at: std::time::Duration, event: &ProcessEvent) {
-        let Some(label) = self.registry.label(id) else {
+        let Some((name, k)) = self.registry.number(id) else {
             return;
         };
-        let name = label.rsplit_once('#').map_or(label.as_str(), |(n, _)| n);
+        let name = name.to_string();
         let mut line = None;
         let ended = matches!(event, ProcessEvent::ProcessEnded { .. });
         self.subscribers.retain(|s| {
             if s.only.is_some_and(|only| only != id) {
                 return true;
             }
-            let line = line.get_or_insert_with(|| event_line(at, event, name, &label));
+            let line = line.get_or_insert_with(|| event_line(at, event, &name, k));
             if !s.conn.send(line.clone()) {
                 return false;
             }
@@ -506,20 +506,12 @@ impl Hub {
     }
 }
 
-/// One event line: exactly `run --json`'s line with `name`, plus `instance` after it.
-pub fn event_line(
-    at: std::time::Duration,
-    event: &ProcessEvent,
-    name: &str,
-    label: &str,
-) -> String {
-    let line = crate::transcript::json_line(at, event, Some(name), true);
-    let name_field = format!(",\"name\":{}", serde_json::Value::from(name));
-    let with = format!(
-        "{name_field},\"instance\":{}",
-        serde_json::Value::from(label)
-    );
-    line.replacen(&name_field, &with, 1)
+/// One event line: the transcript line of `run --json` with `name`, and `instance` (K of
+/// `NAME#K`), as every transcript writes it (so `replay` reads `ctl events` back).
+pub fn event_line(at: std::time::Duration, event: &ProcessEvent, name: &str, k: u32) -> String {
+    let mut line = crate::transcript::TranscriptLine::of_process(at, event, Some(name), true);
+    line.instance = Some(u64::from(k));
+    line.to_json()
 }
 
 /// Does `action` on instance `ii` as a key would with it selected; the user's selection
@@ -540,8 +532,8 @@ mod tests {
         let event = ProcessEvent::ConnectionMade { pid: 42 };
         let at = std::time::Duration::from_micros(80);
         assert_eq!(
-            event_line(at, &event, "bc", "bc#2"),
-            r#"{"t_ms":0.08,"event":"connection_made","name":"bc","instance":"bc#2","pid":42}"#
+            event_line(at, &event, "bc", 2),
+            r#"{"t_ms":0.08,"event":"connection_made","name":"bc","instance":2,"pid":42}"#
         );
     }
 }

@@ -28,6 +28,11 @@ impl Registry {
         }
     }
 
+    /// The name and K of console instance `id`.
+    pub fn number(&self, id: u64) -> Option<(&str, u32)> {
+        self.labels.get(&id).map(|(name, k)| (name.as_str(), *k))
+    }
+
     /// `NAME#K` of console instance `id`.
     pub fn label(&self, id: u64) -> Option<String> {
         self.labels.get(&id).map(|(name, k)| format!("{name}#{k}"))
