@@ -121,6 +121,13 @@ fn events_of_one_instance_end_after_its_process_ended() {
         "{text}"
     );
     assert!(text.contains(r#""data":"2\n""#), "{text}");
+    // The lines are transcript lines: what replay and diagram read back.
+    let transcript = fdscope::transcript::read_transcript(text.as_bytes()).unwrap();
+    assert!(transcript.errors.is_empty(), "{:?}", transcript.errors);
+    assert!(transcript
+        .records
+        .iter()
+        .all(|r| r.name.as_deref() == Some("bc") && r.instance == Some(1)));
 }
 
 #[test]
