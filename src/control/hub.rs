@@ -179,8 +179,9 @@ impl Hub {
                 Err(e) => Err(e),
             },
             Request::Inspect { id } => self.registry.resolve(&driver.app, &id).and_then(|_| {
-                // TODO(inspect): answer with the inspector's view (src/inspect, e.g.
-                // `inspect::snapshot(pid)` serialized) once it is on main.
+                // TODO(inspect): once src/inspect is on main, answer with
+                // `inspect::Sampler::new().inspect(&inspect::ChildInfo::of(transport))`
+                // (a `Report`, Serialize) for `driver.performer.transport(inst.id)`.
                 Err("inspect is not available in this build".to_string())
             }),
             Request::Quit => {
