@@ -8,7 +8,7 @@
 
 use super::spec::ChildFd;
 use super::transport::{lock, LiveState, PipeControl, PtyControl, Shared, WriteCommand};
-use super::{start, EventStream, ExitStatus, Process, ProcessEvent, ProcessTransport};
+use super::{pty, start, EventStream, ExitStatus, Process, ProcessEvent, ProcessTransport};
 use bytes::{Buf, Bytes, BytesMut};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -165,13 +165,11 @@ pub fn start(
             )));
             // The pty's writer is not counted in `pending`: the master's reader decides
             // when the pty is gone, and then stops the writer.
-            to_spawn.push(Box::pin(write_pipe(
-                0,
+            to_spawn.push(Box::pin(pty::write_pty(
                 sender,
                 cmd_rx,
                 live.clone(),
-                None,
-                Some(writer_stop),
+                writer_stop,
             )));
             Some(PtyControl {
                 writer: cmd_tx,
@@ -310,7 +308,8 @@ async fn write_pipe(
                 command = commands.recv() => match command {
                     Some(WriteCommand::Data(data)) => queue.push_back(data),
                     // Close asked, or every transport dropped: nobody can write any more.
-                    Some(WriteCommand::Close) | None => closing = true,
+                    // Close asked (`Eof` is the pty writer's), or every transport dropped.
+                    Some(WriteCommand::Close | WriteCommand::Eof) | None => closing = true,
                 },
                 // EPOLLERR on a pipe's write end: the child's read end is gone.
                 _ = sender.ready(Interest::ERROR) => break,
@@ -330,7 +329,8 @@ async fn write_pipe(
                     biased;
                     command = commands.recv(), if !closing => match command {
                         Some(WriteCommand::Data(data)) => queue.push_back(data),
-                        Some(WriteCommand::Close) | None => closing = true,
+                        // Close asked (`Eof` is the pty writer's), or every transport dropped.
+                    Some(WriteCommand::Close | WriteCommand::Eof) | None => closing = true,
                     },
                     ready = sender.ready(Interest::WRITABLE | Interest::ERROR) => match ready {
                         Ok(r) if r.is_error() || r.is_write_closed() => break,
