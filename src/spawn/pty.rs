@@ -1,4 +1,10 @@
-//! Pseudo-terminal helpers: open one with a size, resize it, read its EOF character.
+//! Pseudo-terminal helpers: open one with a size, resize it, and the master's writer that
+//! types the end of input so the child sees it.
+//!
+//! Why not the `portable-pty` crate: it cannot put extra fds beside a pty (a pty for the
+//! prompts plus a status pipe on fd 3 is a case fdscope exists for), and its unix spawn
+//! closes every fd above 2 after fork, so such pipes could not even be passed by hand.
+//! Opening the pty with nix and starting the child with our own fd plan does both.
 
 use super::spec::PtySize;
 use super::transport::{lock, LiveState, WriteCommand};

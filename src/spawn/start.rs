@@ -2,9 +2,9 @@
 
 use super::child::{self, ExecPlan, NulTerminated, Stage};
 use super::fdmap::{self, Assignment, FdPlan};
-use super::spec::{ChildFd, ProcessSpec};
+use super::spec::{ChildFd, ProcessSpec, PTY_FDS};
 use super::tasks::{self, Pipes};
-use super::{pty, sys, EventStream, Process, ProcessTransport};
+use super::{pty, sys, Process};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 use nix::unistd::{fork, pipe2, ForkResult, Pid};
@@ -86,14 +86,6 @@ pub enum SpawnError {
 /// whole process. A SIGPIPE handler the program installed is left alone.
 pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     let program = spec.program_display();
-    let setup = |what: &'static str| {
-        let program = program.clone();
-        move |e: nix::Error| SpawnError::Setup {
-            program,
-            what,
-            error: e.into(),
-        }
-    };
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(SpawnError::NoRuntime { program });
     }
@@ -102,25 +94,58 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         program: program.clone(),
         reason,
     })?;
+    let ends = open_ends(spec, &program)?;
+    let mut plan =
+        build_plan(spec, FdPlan::new(ends.assignments)).map_err(|error| SpawnError::Exec {
+            program: program.clone(),
+            error,
+        })?;
+    let pid = fork_exec(spec, &program, &mut plan, ends.child)?;
+    watch(pid, spec, program, ends.parent, ends.pty_master)
+}
 
-    let mut parent_ends = ParentEnds::default();
-    let mut child_ends: Vec<OwnedFd> = Vec::new();
-    let mut assignments = Vec::new();
-    let mut pty_master = None;
+/// Maps an OS error of setup step `what` to a [`SpawnError::Setup`] naming `program`.
+fn setup<'a>(program: &'a str, what: &'static str) -> impl FnOnce(nix::Error) -> SpawnError + 'a {
+    move |e| SpawnError::Setup {
+        program: program.to_owned(),
+        what,
+        error: e.into(),
+    }
+}
+
+/// Every fd the child will get, opened in the parent before the fork.
+struct Ends {
+    /// The parent's ends of the pipes.
+    parent: ParentEnds,
+    /// The child's ends (closed in the parent once the child has them).
+    child: Vec<OwnedFd>,
+    /// Which of them goes to which child fd.
+    assignments: Vec<Assignment>,
+    pty_master: Option<OwnedFd>,
+}
+
+/// Opens the pty, the pipes and /dev/null the map asks for.
+fn open_ends(spec: &ProcessSpec, program: &str) -> Result<Ends, SpawnError> {
+    let mut ends = Ends {
+        parent: ParentEnds::default(),
+        child: Vec::new(),
+        assignments: Vec::new(),
+        pty_master: None,
+    };
     if let Some(size) = spec.pty {
         let (master, slave) = pty::open(size).map_err(|e| SpawnError::Setup {
-            program: program.clone(),
+            program: program.to_owned(),
             what: "openpty",
             error: e,
         })?;
-        for target in 0..=2 {
-            assignments.push(Assignment {
+        for target in PTY_FDS {
+            ends.assignments.push(Assignment {
                 target,
                 source: slave.as_raw_fd(),
             });
         }
-        child_ends.push(slave);
-        pty_master = Some(master);
+        ends.child.push(slave);
+        ends.pty_master = Some(master);
     }
     for (&target, &what) in &spec.child_fds {
         let source = match what {
@@ -131,34 +156,37 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
                     OFlag::O_RDWR | OFlag::O_CLOEXEC,
                     nix::sys::stat::Mode::empty(),
                 )
-                .map_err(setup("open /dev/null"))?;
+                .map_err(setup(program, "open /dev/null"))?;
                 let raw = null.as_raw_fd();
-                child_ends.push(null);
+                ends.child.push(null);
                 raw
             }
             ChildFd::Read | ChildFd::Write => {
-                let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
+                let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(setup(program, "pipe"))?;
                 let (parent, child) = if what == ChildFd::Read {
                     (read, write)
                 } else {
                     (write, read)
                 };
                 let raw = child.as_raw_fd();
-                parent_ends.insert(target, what, parent);
-                child_ends.push(child);
+                ends.parent.insert(target, what, parent);
+                ends.child.push(child);
                 raw
             }
         };
-        assignments.push(Assignment { target, source });
+        ends.assignments.push(Assignment { target, source });
     }
+    Ok(ends)
+}
 
-    let mut plan =
-        build_plan(spec, FdPlan::new(assignments)).map_err(|error| SpawnError::Exec {
-            program: program.clone(),
-            error,
-        })?;
-    let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
-
+/// Starts the child on `plan` and waits until it has exec'd (or reported why not).
+fn fork_exec(
+    spec: &ProcessSpec,
+    program: &str,
+    plan: &mut ExecPlan,
+    child_ends: Vec<OwnedFd>,
+) -> Result<Pid, SpawnError> {
+    let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup(program, "pipe"))?;
     // Block every signal around fork so no handler of ours runs in the child before it
     // resets dispositions; the child unblocks after the reset, the parent right away.
     let mut saved = SigSet::empty();
@@ -167,22 +195,21 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         Some(&SigSet::all()),
         Some(&mut saved),
     )
-    .map_err(setup("block signals"))?;
+    .map_err(setup(program, "block signals"))?;
     // SAFETY: the child branch calls only `child::exec_child`, which is async-signal-safe
     // (raw syscalls on memory prepared above) and never returns.
     let forked = unsafe { fork() };
     if let Ok(ForkResult::Child) = forked {
-        child::exec_child(&mut plan, status_write.as_raw_fd());
+        child::exec_child(plan, status_write.as_raw_fd());
     }
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&saved), None);
     let pid = match forked {
         Ok(ForkResult::Parent { child }) => child,
         Ok(ForkResult::Child) => unreachable!("the child execs or exits"),
-        Err(e) => return Err(setup("fork")(e)),
+        Err(e) => return Err(setup(program, "fork")(e)),
     };
     drop(status_write);
     drop(child_ends);
-
     if let Some((stage, errno)) = read_status(status_read) {
         // The child reported a failure and is exiting with 127: reap it now.
         let _ = nix::sys::wait::waitpid(pid, None);
@@ -192,6 +219,18 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
             io::Error::from_raw_os_error(errno),
         ));
     }
+    Ok(pid)
+}
+
+/// Opens the child's pidfd and starts the tasks that watch it; kills and reaps the child
+/// if that fails, so no half-started child is left behind.
+fn watch(
+    pid: Pid,
+    spec: &ProcessSpec,
+    program: String,
+    parent_ends: ParentEnds,
+    pty_master: Option<OwnedFd>,
+) -> Result<Process, SpawnError> {
     let pidfd = sys::pidfd_open(pid.as_raw()).map_err(|e| {
         kill_and_reap(pid);
         SpawnError::Setup {
@@ -213,11 +252,6 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
             error: e,
         }
     })
-}
-
-/// Builds the `Process` from the started tasks (kept here so `tasks` stays about I/O).
-pub(crate) fn process(transport: ProcessTransport, events: EventStream) -> Process {
-    Process { transport, events }
 }
 
 #[derive(Default)]
