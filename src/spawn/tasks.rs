@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
+use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, Notify};
 
@@ -257,14 +257,39 @@ fn add_reaper(
     Ok(pidfd)
 }
 
+/// Reads the next chunk into `buf`'s spare capacity, waiting until there is one.
+///
+/// A pipe is read through tokio's `poll_read`, which takes a short read as "the pipe is
+/// empty now" and waits for the next readiness event: the read that would only end in
+/// `EAGAIN` is skipped (a round trip costs one read, not two), while full reads go on
+/// reading at once. A pty master never returns more than the line discipline's 4 KiB per
+/// read, so every read is short there: it is read until `EAGAIN` instead.
+async fn next_chunk(
+    receiver: &mut pipe::Receiver,
+    buf: &mut BytesMut,
+    pty: bool,
+) -> io::Result<usize> {
+    if !pty {
+        return receiver.read_buf(buf).await;
+    }
+    loop {
+        receiver.readable().await?;
+        match receiver.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Puts the parent's end of a pipe (or the pty master) in non-blocking mode, as tokio's
 /// `from_owned_fd_unchecked` requires: on a blocking fd, the `try_read`/`try_write` after a
 /// readiness event would block the whole runtime thread once the pipe is empty (or full).
 /// Only the parent's open file description changes; the child's end stays blocking.
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
-    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    // The flags are known (fresh pipe2 ends and an openpty master carry no status flag
+    // F_SETFL can change), so no F_GETFL first: one syscall per fd.
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     Ok(())
 }
 
@@ -281,36 +306,35 @@ async fn read_pipe(
     pty_writer: Option<Arc<Notify>>,
 ) {
     let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
-    'outer: loop {
-        tokio::select! {
+    let mut receiver = receiver;
+    let pty = pty_writer.is_some();
+    loop {
+        if buf.capacity() < READ_SIZE {
+            // Reclaims the same allocation when every chunk handed out is dropped.
+            buf.reserve(BUFFER_SIZE);
+        }
+        let read = tokio::select! {
             biased;
             _ = close.notified() => break,
-            ready = receiver.readable() => if ready.is_err() { break },
-        }
-        loop {
-            if buf.capacity() < READ_SIZE {
-                // Reclaims the same allocation when every chunk handed out is dropped.
-                buf.reserve(BUFFER_SIZE);
-            }
-            match receiver.try_read_buf(&mut buf) {
-                Ok(0) => break 'outer,
-                Ok(_) => {
-                    let data: Bytes = buf.split().freeze();
-                    // A flood may never leave the pipe empty, and a slow consumer may keep
-                    // the send waiting: a close must win either way (the chunk is dropped,
-                    // as closing a read pipe discards unread data).
-                    tokio::select! {
-                        biased;
-                        _ = close.notified() => break 'outer,
-                        _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
-                    }
+            read = next_chunk(&mut receiver, &mut buf, pty) => read,
+        };
+        match read {
+            Ok(0) => break,
+            Ok(_) => {
+                let data: Bytes = buf.split().freeze();
+                // A flood may never leave the pipe empty, and a slow consumer may keep
+                // the send waiting: a close must win either way (the chunk is dropped,
+                // as closing a read pipe discards unread data).
+                tokio::select! {
+                    biased;
+                    _ = close.notified() => break,
+                    _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // EIO is how a pty master says the terminal is gone; other errors end the
-                // pipe the same way: nothing more can be read from it.
-                Err(_) => break 'outer,
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // EIO is how a pty master says the terminal is gone; other errors end the
+            // pipe the same way: nothing more can be read from it.
+            Err(_) => break,
         }
     }
     drop(receiver);
