@@ -4,7 +4,7 @@
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use fdscope::config::{Config, StartAction};
 use fdscope::headless::{self, Job, RunOptions};
-use fdscope::spawn::parse_signal;
+use fdscope::spawn::{parse_fd_assignment as parse_fd, parse_fd_number, parse_signal};
 use fdscope::{ChildFd, ProcessSpec, PtySize, Signal};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -145,27 +145,6 @@ struct OneShotArgs {
     command: Vec<OsString>,
 }
 
-/// Highest child fd the engine accepts (`MAX_CHILD_FD` in `spawn::fdmap`).
-const MAX_CHILD_FD: i32 = 4095;
-
-/// A child fd number: 0 to MAX_CHILD_FD.
-fn parse_fd_number(text: &str) -> Result<i32, String> {
-    let fd: i32 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not an fd number"))?;
-    if !(0..=MAX_CHILD_FD).contains(&fd) {
-        return Err(format!("fd {fd} is out of range 0..={MAX_CHILD_FD}"));
-    }
-    Ok(fd)
-}
-
-fn parse_fd(text: &str) -> Result<(i32, ChildFd), String> {
-    let (fd, spec) = text.split_once('=').ok_or("expected N=SPEC, e.g. 3=w")?;
-    let fd = parse_fd_number(fd)?;
-    Ok((fd, spec.trim().parse()?))
-}
-
 fn parse_env(text: &str) -> Result<(OsString, OsString), String> {
     let (key, value) = text.split_once('=').ok_or("expected K=V")?;
     if key.is_empty() {
@@ -217,7 +196,11 @@ impl SpawnArgs {
             spec = spec.child_fds(self.fds.iter().copied());
         }
         if self.pty || self.pty_size.is_some() {
-            if let Some((fd, _)) = self.fds.iter().find(|(fd, _)| *fd <= 2) {
+            if let Some((fd, _)) = self
+                .fds
+                .iter()
+                .find(|(fd, _)| fdscope::spawn::is_pty_fd(*fd))
+            {
                 return Err(format!(
                     "--fd {fd} clashes with --pty: the pty provides fds 0, 1 and 2"
                 ));

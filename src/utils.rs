@@ -85,19 +85,6 @@ pub async fn get_process_output(spec: &ProcessSpec) -> Result<Vec<u8>, ProcessEr
     Ok(collected.stdout)
 }
 
-/// `getProcessOutput(…, errortoo=True)`: stdout and stderr together, in arrival order.
-pub async fn get_process_output_errortoo(spec: &ProcessSpec) -> Result<Vec<u8>, SpawnError> {
-    let mut process = spawn(spec)?;
-    let _ = process.transport.close_stdin();
-    let mut out = Vec::new();
-    while let Some(event) = process.events.recv().await {
-        if let ProcessEvent::ChildDataReceived { fd: 1 | 2, data } = event {
-            out.extend_from_slice(&data);
-        }
-    }
-    Ok(out)
-}
-
 /// `getProcessValue`: the exit code. A child killed by a signal has none:
 /// [`ProcessError::Signaled`].
 pub async fn get_process_value(spec: &ProcessSpec) -> Result<i32, ProcessError> {

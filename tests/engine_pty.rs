@@ -98,10 +98,8 @@ async fn bc_on_a_pty_computes_and_ends_on_ctrl_d() {
     let events = until_data(&mut process, 1, b"5\r\n").await;
     process.transport.write("6*7\n").unwrap();
     let events = until_data_after(&mut process, 1, b"42\r\n", events).await;
-    // bc's readline leaves raw mode while it computes; a Ctrl-D typed in that moment is
-    // taken by the line discipline and becomes a NUL when raw mode returns (a person
-    // typing ahead gets the same). Type it when bc waits for a key.
-    waiting_for_input(process.transport.pid(), 0).await;
+    // Closed at once, while bc may still be computing outside readline's raw mode: the
+    // engine must still deliver an end of input bc sees.
     process.transport.close_child_fd(0).unwrap();
     let run = Run::finish_after(&mut process, events).await;
     run.assert_contract(&[]);
@@ -236,4 +234,86 @@ async fn close_stdin_ends_cat_even_after_a_partial_line() {
     assert_eq!(run.status(), ExitStatus::Done, "{}", run.show());
     // Echo, then cat's copy of the partial line.
     assert_eq!(run.text(1), "no newlineno newline", "{}", run.show());
+}
+
+/// `2^10` typed and fd 0 closed at once, as `fdscope run --pty --write '0=2^10\n' --close 0
+/// -- bc -q` does: the end of input must reach bc although it arrives before bc reads the
+/// line, and bc reads it with readline in raw mode.
+async fn bc_answers_and_ends(round: usize) {
+    let mut process = start(&on_pty(ProcessSpec::new("bc").args(["bc", "-q"])));
+    process.transport.write("2^10\n").unwrap();
+    process.transport.close_child_fd(0).unwrap();
+    let run = Run::finish(&mut process).await;
+    run.assert_contract(&[]);
+    assert!(
+        run.text(1).contains("1024\r\n"),
+        "round {round}: {}",
+        run.show()
+    );
+    assert_eq!(
+        run.status(),
+        ExitStatus::Done,
+        "round {round}: {}",
+        run.show()
+    );
+}
+
+#[tokio::test]
+async fn closing_fd_0_right_after_typing_ends_bc_even_under_load() {
+    // Several at once on one runtime: each child's startup, raw-mode switch and read race
+    // with the others', as they do on a loaded machine.
+    for round in 0..3 {
+        let children = (0..8).map(|i| bc_answers_and_ends(round * 8 + i));
+        futures_join_all(children).await;
+    }
+}
+
+/// Awaits every future, concurrently, on the current task.
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    std::future::poll_fn(move |cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+#[test]
+fn the_readme_bc_example_finishes_with_exit_0() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_fdscope"))
+                .args(["run", "--pty", "--write", "0=2^10\\n", "--close", "0", "--"])
+                .args(["bc", "-q"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start fdscope");
+            let mut stdout = child.stdout.take().expect("piped stdout");
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stdout.read_to_string(&mut text);
+                let _ = tx.send(text);
+            });
+            (child, rx)
+        })
+        .collect();
+    for (mut child, rx) in runs {
+        let Ok(out) = rx.recv_timeout(LIMIT) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fdscope run --pty … bc -q did not finish within {LIMIT:?}");
+        };
+        let status = child.wait().expect("wait for fdscope");
+        assert!(out.contains("1024"), "{out}");
+        assert_eq!(status.code(), Some(0), "{out}");
+    }
 }

@@ -243,7 +243,7 @@ fn read_child_fds(reader: &mut Reader, value: &Value<'_>, pty: bool) -> BTreeMap
             );
             continue;
         }
-        if pty && fd <= 2 {
+        if pty && crate::spawn::is_pty_fd(fd) {
             reader.error(
                 key.span(),
                 format!("`child_fds`: fd {fd} cannot be mapped with `pty`: the pty is the child's fds 0, 1 and 2; map extra fds from 3 up"),
@@ -282,7 +282,7 @@ fn read_labels(
             );
             continue;
         }
-        let exists = fds.contains_key(&fd) || (pty && fd <= 2);
+        let exists = fds.contains_key(&fd) || (pty && crate::spawn::is_pty_fd(fd));
         if check_fds && !exists {
             reader.error(
                 key.span(),

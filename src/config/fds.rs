@@ -40,13 +40,12 @@ pub(crate) fn fd_value(reader: &mut Reader, what: &str, value: &Value<'_>) -> Op
 
 /// What a child fd is connected to: `"r"`, `"w"`, `"null"` or a parent fd number.
 pub(crate) fn child_fd_value(reader: &mut Reader, fd: i32, value: &Value<'_>) -> Option<ChildFd> {
-    const EXPECTED: &str = "\"r\", \"w\", \"null\" or a parent fd number";
+    const EXPECTED: &str = ChildFd::EXPECTED;
     match value.get_ref() {
-        DeValue::String(s) => match s.as_ref() {
-            "r" => Some(ChildFd::Read),
-            "w" => Some(ChildFd::Write),
-            "null" => Some(ChildFd::Null),
-            other => {
+        DeValue::String(s) => match ChildFd::from_word(s) {
+            Some(what) => Some(what),
+            None => {
+                let other: &str = s;
                 let hint = if other.parse::<i64>().is_ok() {
                     format!(" (write a parent fd as a number: {fd} = {other})")
                 } else {

@@ -179,7 +179,7 @@ pub(crate) fn check(
             Some(format!(
                 "`on_start` {verb} fd {fd} after an earlier entry closed it"
             ))
-        } else if pty && fd <= 2 {
+        } else if pty && crate::spawn::is_pty_fd(fd) {
             Some(format!(
                 "`on_start` {verb} fd {fd}, which is the pty's output: with `pty`, only fd 0 (the terminal's input) can be written to or closed"
             ))

@@ -1,13 +1,14 @@
-//! The code that runs in the child between `fork` and `exec`.
+//! The code that runs in the child between `clone` and `exec`.
 //!
-//! Everything here is async-signal-safe: the parent prepared every string, pointer
-//! array and fd number (`ExecPlan`) before forking; the child only makes raw syscalls on
-//! that memory — no allocation, no locks, no std I/O — and reports a failure as
-//! (stage, errno) on a close-on-exec status pipe before `_exit(127)`.
+//! The child is started with `clone(CLONE_VM | CLONE_VFORK)`, as glibc's `posix_spawn`
+//! does: it runs on a small stack of its own in the parent's memory while the parent waits
+//! for its exec. So everything here is async-signal-safe: the parent prepared every
+//! string, pointer array and fd number (`ExecPlan`) before; the child only makes raw
+//! syscalls on that memory — no allocation, no locks, no std I/O — and reports a failure
+//! as (stage, errno) in the parent's memory ([`Failure`]) before `_exit(127)`.
 
 use super::fdmap::FdPlan;
 use std::ffi::{c_char, CString};
-use std::os::fd::RawFd;
 
 /// Where in the child's setup a failure happened; sent to the parent with the errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,9 @@ impl Stage {
         .find(|s| *s as i32 == code)
     }
 }
+
+/// Where the child leaves (stage, errno) when it cannot exec; (0, 0) means it exec'd.
+pub type Failure = [i32; 2];
 
 /// Everything the child needs, built in the parent.
 pub struct ExecPlan {
@@ -78,14 +82,9 @@ const SH: &std::ffi::CStr = c"/bin/sh";
 
 /// Sets up the child and execs; only returns by `_exit`.
 ///
-/// Called in the child right after `fork`; `plan` is the child's copy of the parent's.
-pub fn exec_child(plan: &mut ExecPlan, status_fd: RawFd) -> ! {
-    let high = plan.fds.max_target + 1;
-    // SAFETY: fcntl on an fd we own; from here on only raw syscalls on prepared memory.
-    let status = unsafe { libc::fcntl(status_fd, libc::F_DUPFD_CLOEXEC, high) };
-    if status < 0 {
-        fail(status_fd, Stage::Fds);
-    }
+/// Called in the child right after `clone`; `plan` is the parent's (the parent is
+/// suspended until the exec), `status` where a failure is reported.
+pub fn exec_child(plan: &mut ExecPlan, status: *mut Failure) -> ! {
     setup_fds(plan, status);
     reset_signals(plan);
     if plan.controlling_tty {
@@ -105,7 +104,7 @@ pub fn exec_child(plan: &mut ExecPlan, status_fd: RawFd) -> ! {
     exec(plan, status)
 }
 
-fn setup_fds(plan: &mut ExecPlan, status: RawFd) {
+fn setup_fds(plan: &mut ExecPlan, status: *mut Failure) {
     let fds = &mut plan.fds;
     let high = fds.max_target + 1;
     // Park every source above the highest target first: a later dup2 can then never
@@ -127,8 +126,8 @@ fn setup_fds(plan: &mut ExecPlan, status: RawFd) {
         // SAFETY: closing fd numbers the child must not keep; EBADF is fine.
         unsafe { libc::close(*fd) };
     }
-    // Everything above the targets (the parent's other fds, our parked copies, the status
-    // pipe) is marked close-on-exec: exec drops it, and the status pipe lives until then.
+    // Everything above the targets (the parent's other fds, our parked copies) is marked
+    // close-on-exec: exec drops it.
     // SAFETY: close_range takes integers only.
     let rc = unsafe {
         libc::syscall(
@@ -174,7 +173,7 @@ fn reset_signals(plan: &ExecPlan) {
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &plan.empty_mask, std::ptr::null_mut()) };
 }
 
-fn switch_identity(plan: &ExecPlan, status: RawFd) {
+fn switch_identity(plan: &ExecPlan, status: *mut Failure) {
     // Group before user: after setuid we would no longer be allowed to change groups.
     if let Some(group) = plan.set_groups {
         let groups = [group];
@@ -197,7 +196,7 @@ fn switch_identity(plan: &ExecPlan, status: RawFd) {
     }
 }
 
-fn exec(plan: &mut ExecPlan, status: RawFd) -> ! {
+fn exec(plan: &mut ExecPlan, status: *mut Failure) -> ! {
     let mut error = libc::ENOENT;
     let mut saw_eacces = false;
     for candidate in &plan.candidates {
@@ -260,20 +259,16 @@ fn errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-fn fail(status: RawFd, stage: Stage) -> ! {
+fn fail(status: *mut Failure, stage: Stage) -> ! {
     report(status, stage, errno())
 }
 
-fn report(status: RawFd, stage: Stage, error: i32) -> ! {
-    let code = (stage as i32).to_ne_bytes();
-    let err = error.to_ne_bytes();
-    let message = [
-        code[0], code[1], code[2], code[3], err[0], err[1], err[2], err[3],
-    ];
-    // SAFETY: write from a stack buffer; _exit ends the child without running the
-    // parent's atexit handlers or flushing its stdio copies.
+fn report(status: *mut Failure, stage: Stage, error: i32) -> ! {
+    // SAFETY: `status` points at the parent's `Failure`, alive and untouched while the
+    // parent is suspended (CLONE_VFORK); the parent reads it once we are gone. _exit ends
+    // the child without running the parent's atexit handlers or flushing its stdio.
     unsafe {
-        libc::write(status, message.as_ptr().cast(), message.len());
+        std::ptr::write_volatile(status, [stage as i32, error]);
         libc::_exit(127)
     }
 }

@@ -1,12 +1,8 @@
 //! Checks a child fd map and turns it into a collision-safe plan for the child.
 
-use super::spec::{ChildFd, ProcessSpec};
+use super::spec::{is_pty_fd, ChildFd, ProcessSpec, MAX_CHILD_FD};
 use nix::fcntl::{fcntl, FcntlArg};
 use std::os::fd::{BorrowedFd, RawFd};
-
-/// Highest child fd number accepted; far above any real program's needs, and keeps the
-/// child's "close what is not mapped" loop short.
-pub const MAX_CHILD_FD: i32 = 4095;
 
 /// Why a map cannot be used.
 pub fn validate(spec: &ProcessSpec) -> Result<(), String> {
@@ -14,7 +10,7 @@ pub fn validate(spec: &ProcessSpec) -> Result<(), String> {
         if !(0..=MAX_CHILD_FD).contains(&fd) {
             return Err(format!("child fd {fd} is out of range 0..={MAX_CHILD_FD}"));
         }
-        if spec.pty.is_some() && fd <= 2 {
+        if spec.pty.is_some() && is_pty_fd(fd) {
             return Err(format!(
                 "child fd {fd} is taken by the pty (fds 0, 1 and 2); map extra fds from 3 up"
             ));

@@ -13,9 +13,10 @@ mod tasks;
 mod transport;
 
 pub use event::{signal_name, ExitStatus, ProcessEvent};
-pub use fdmap::MAX_CHILD_FD;
 pub use protocol::{drive, run_protocol, spawn_process, ProcessProtocol};
-pub use spec::{ChildFd, ProcessSpec, PtySize};
+pub use spec::{
+    is_pty_fd, parse_fd_assignment, parse_fd_number, ChildFd, ProcessSpec, PtySize, MAX_CHILD_FD,
+};
 pub use start::{spawn, SpawnError};
 pub use transport::{parse_signal, ProcessTransport, Signal, TransportError, WRITE_QUEUE_LIMIT};
 

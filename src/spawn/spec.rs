@@ -20,7 +20,53 @@ pub enum ChildFd {
     Null,
 }
 
+/// Highest child fd number accepted; far above any real program's needs, and keeps the
+/// child's "close what is not mapped" loop short.
+pub const MAX_CHILD_FD: i32 = 4095;
+
+/// With a pty, the child's fds 0, 1 and 2 are the terminal: a map may not name them, and
+/// only fd 0 (the terminal's input) can be written to or closed. The one place this rule
+/// lives; the engine, the config reader and the console ask here.
+pub fn is_pty_fd(fd: i32) -> bool {
+    PTY_FDS.contains(&fd)
+}
+
+/// The child fds a pty provides.
+pub const PTY_FDS: std::ops::RangeInclusive<i32> = 0..=2;
+
+/// Parses a child fd number: 0 to [`MAX_CHILD_FD`].
+pub fn parse_fd_number(text: &str) -> Result<i32, String> {
+    let fd: i32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not an fd number"))?;
+    if !(0..=MAX_CHILD_FD).contains(&fd) {
+        return Err(format!("fd {fd} is out of range 0..={MAX_CHILD_FD}"));
+    }
+    Ok(fd)
+}
+
+/// Parses `N=SPEC` (`3=w`, `1=r`, `4=null`, `5=2`): a child fd and what it is connected to.
+pub fn parse_fd_assignment(text: &str) -> Result<(i32, ChildFd), String> {
+    let (fd, spec) = text.split_once('=').ok_or("expected N=SPEC, e.g. 3=w")?;
+    let fd = parse_fd_number(fd)?;
+    Ok((fd, spec.trim().parse()?))
+}
+
 impl ChildFd {
+    /// What a child fd value may be, for messages.
+    pub const EXPECTED: &'static str = "\"r\", \"w\", \"null\" or a parent fd number";
+
+    /// `r`, `w` or `null` (a parent fd is a number, parsed by the caller's own rules).
+    pub fn from_word(word: &str) -> Option<ChildFd> {
+        match word {
+            "r" => Some(ChildFd::Read),
+            "w" => Some(ChildFd::Write),
+            "null" => Some(ChildFd::Null),
+            _ => None,
+        }
+    }
+
     /// True for `Read` and `Write`: the fds that produce `child_connection_lost`.
     pub fn is_pipe(self) -> bool {
         matches!(self, ChildFd::Read | ChildFd::Write)
@@ -43,16 +89,15 @@ impl FromStr for ChildFd {
 
     /// Parses `r`, `w`, `null` or a parent fd number.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "r" => Ok(ChildFd::Read),
-            "w" => Ok(ChildFd::Write),
-            "null" => Ok(ChildFd::Null),
-            _ => match s.parse::<RawFd>() {
-                Ok(n) if n >= 0 => Ok(ChildFd::Parent(n)),
-                _ => Err(format!(
-                    "invalid fd value `{s}`: expected \"r\", \"w\", \"null\" or a parent fd number"
-                )),
-            },
+        if let Some(what) = ChildFd::from_word(s) {
+            return Ok(what);
+        }
+        match s.parse::<RawFd>() {
+            Ok(n) if n >= 0 => Ok(ChildFd::Parent(n)),
+            _ => Err(format!(
+                "invalid fd value `{s}`: expected {}",
+                ChildFd::EXPECTED
+            )),
         }
     }
 }
@@ -188,7 +233,7 @@ impl ProcessSpec {
     /// (the pty provides them). Extra fds added before or after stay.
     pub fn pty(mut self, size: PtySize) -> Self {
         self.pty = Some(size);
-        self.child_fds.retain(|fd, _| *fd > 2);
+        self.child_fds.retain(|fd, _| !is_pty_fd(*fd));
         self
     }
 

@@ -1,17 +1,17 @@
 //! `spawn`: builds the child's plan, forks, execs, and starts the tasks that watch it.
 
-use super::child::{self, ExecPlan, NulTerminated, Stage};
+use super::child::{self, ExecPlan, Failure, NulTerminated, Stage};
 use super::fdmap::{self, Assignment, FdPlan};
-use super::spec::{ChildFd, ProcessSpec};
+use super::spec::{ChildFd, ProcessSpec, PTY_FDS};
 use super::tasks::{self, Pipes};
-use super::{pty, sys, EventStream, Process, ProcessTransport};
+use super::{pty, sys, Process};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::unistd::{pipe2, Pid};
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -86,14 +86,6 @@ pub enum SpawnError {
 /// whole process. A SIGPIPE handler the program installed is left alone.
 pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
     let program = spec.program_display();
-    let setup = |what: &'static str| {
-        let program = program.clone();
-        move |e: nix::Error| SpawnError::Setup {
-            program,
-            what,
-            error: e.into(),
-        }
-    };
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(SpawnError::NoRuntime { program });
     }
@@ -102,25 +94,58 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
         program: program.clone(),
         reason,
     })?;
+    let ends = open_ends(spec, &program)?;
+    let mut plan =
+        build_plan(spec, FdPlan::new(ends.assignments)).map_err(|error| SpawnError::Exec {
+            program: program.clone(),
+            error,
+        })?;
+    let (pid, pidfd) = clone_exec(spec, &program, &mut plan, ends.child)?;
+    watch(pid, pidfd, spec, program, ends.parent, ends.pty_master)
+}
 
-    let mut parent_ends = ParentEnds::default();
-    let mut child_ends: Vec<OwnedFd> = Vec::new();
-    let mut assignments = Vec::new();
-    let mut pty_master = None;
+/// Maps an OS error of setup step `what` to a [`SpawnError::Setup`] naming `program`.
+fn setup<'a>(program: &'a str, what: &'static str) -> impl FnOnce(nix::Error) -> SpawnError + 'a {
+    move |e| SpawnError::Setup {
+        program: program.to_owned(),
+        what,
+        error: e.into(),
+    }
+}
+
+/// Every fd the child will get, opened in the parent before the fork.
+struct Ends {
+    /// The parent's ends of the pipes.
+    parent: ParentEnds,
+    /// The child's ends (closed in the parent once the child has them).
+    child: Vec<OwnedFd>,
+    /// Which of them goes to which child fd.
+    assignments: Vec<Assignment>,
+    pty_master: Option<OwnedFd>,
+}
+
+/// Opens the pty, the pipes and /dev/null the map asks for.
+fn open_ends(spec: &ProcessSpec, program: &str) -> Result<Ends, SpawnError> {
+    let mut ends = Ends {
+        parent: ParentEnds::default(),
+        child: Vec::new(),
+        assignments: Vec::new(),
+        pty_master: None,
+    };
     if let Some(size) = spec.pty {
         let (master, slave) = pty::open(size).map_err(|e| SpawnError::Setup {
-            program: program.clone(),
+            program: program.to_owned(),
             what: "openpty",
             error: e,
         })?;
-        for target in 0..=2 {
-            assignments.push(Assignment {
+        for target in PTY_FDS {
+            ends.assignments.push(Assignment {
                 target,
                 source: slave.as_raw_fd(),
             });
         }
-        child_ends.push(slave);
-        pty_master = Some(master);
+        ends.child.push(slave);
+        ends.pty_master = Some(master);
     }
     for (&target, &what) in &spec.child_fds {
         let source = match what {
@@ -131,75 +156,157 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
                     OFlag::O_RDWR | OFlag::O_CLOEXEC,
                     nix::sys::stat::Mode::empty(),
                 )
-                .map_err(setup("open /dev/null"))?;
+                .map_err(setup(program, "open /dev/null"))?;
                 let raw = null.as_raw_fd();
-                child_ends.push(null);
+                ends.child.push(null);
                 raw
             }
             ChildFd::Read | ChildFd::Write => {
-                let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
+                let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(setup(program, "pipe"))?;
                 let (parent, child) = if what == ChildFd::Read {
                     (read, write)
                 } else {
                     (write, read)
                 };
                 let raw = child.as_raw_fd();
-                parent_ends.insert(target, what, parent);
-                child_ends.push(child);
+                ends.parent.insert(target, what, parent);
+                ends.child.push(child);
                 raw
             }
         };
-        assignments.push(Assignment { target, source });
+        ends.assignments.push(Assignment { target, source });
     }
+    Ok(ends)
+}
 
-    let mut plan =
-        build_plan(spec, FdPlan::new(assignments)).map_err(|error| SpawnError::Exec {
-            program: program.clone(),
-            error,
-        })?;
-    let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(setup("pipe"))?;
+/// Stack of the child between `clone` and `exec`: only `child::exec_child` runs on it
+/// (raw syscalls, small frames), with room to spare for a debug build.
+const CHILD_STACK: usize = 64 * 1024;
 
-    // Block every signal around fork so no handler of ours runs in the child before it
-    // resets dispositions; the child unblocks after the reset, the parent right away.
+/// What the child's entry point needs: pointers into the suspended parent's frame.
+struct ChildArgs {
+    plan: *mut ExecPlan,
+    failure: *mut Failure,
+}
+
+/// The child's entry point after `clone`; never returns (exec or `_exit`).
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` in `clone_exec`'s frame, which stays alive and
+    // untouched while the parent is suspended (CLONE_VFORK) until we exec or exit.
+    let args = unsafe { &*(arg as *const ChildArgs) };
+    // SAFETY: as above; the parent does not touch the plan until we are gone.
+    let plan = unsafe { &mut *args.plan };
+    child::exec_child(plan, args.failure)
+}
+
+/// Starts the child on `plan` with `clone(CLONE_VM | CLONE_VFORK)` (the parent resumes
+/// once the child has exec'd or failed, as with glibc's `posix_spawn`: no page tables are
+/// copied) and returns it with its pidfd (`CLONE_PIDFD`: no separate `pidfd_open`).
+/// A failure in the child comes back synchronously, through shared memory.
+fn clone_exec(
+    spec: &ProcessSpec,
+    program: &str,
+    plan: &mut ExecPlan,
+    child_ends: Vec<OwnedFd>,
+) -> Result<(Pid, OwnedFd), SpawnError> {
+    let mut failure: Failure = [0, 0];
+    let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
+    // The stack grows down from its (16-byte aligned) top.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+    let args = ChildArgs {
+        plan,
+        failure: &mut failure,
+    };
+    // Block every signal around clone so no handler of ours runs in the child (on the
+    // parent's memory) before it resets dispositions; the child unblocks after the reset,
+    // the parent right away.
     let mut saved = SigSet::empty();
     pthread_sigmask(
         SigmaskHow::SIG_SETMASK,
         Some(&SigSet::all()),
         Some(&mut saved),
     )
-    .map_err(setup("block signals"))?;
-    // SAFETY: the child branch calls only `child::exec_child`, which is async-signal-safe
-    // (raw syscalls on memory prepared above) and never returns.
-    let forked = unsafe { fork() };
-    if let Ok(ForkResult::Child) = forked {
-        child::exec_child(&mut plan, status_write.as_raw_fd());
+    .map_err(setup(program, "block signals"))?;
+    let mut pidfd: libc::c_int = -1;
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+    let mut pid;
+    loop {
+        // SAFETY: `top` is the aligned end of a live allocation of CHILD_STACK bytes that
+        // outlives the child's use of it (the parent is suspended until exec or exit);
+        // `child_main` only runs async-signal-safe code; `args` and `pidfd` live in this
+        // frame. With CLONE_PIDFD the kernel stores the pidfd through the parent_tid slot.
+        pid = unsafe {
+            libc::clone(
+                child_main,
+                top as *mut libc::c_void,
+                flags,
+                &args as *const ChildArgs as *mut libc::c_void,
+                &mut pidfd as *mut libc::c_int,
+            )
+        };
+        // A kernel older than 5.2 has no CLONE_PIDFD: open the pidfd afterwards.
+        if pid < 0
+            && flags & libc::CLONE_PIDFD != 0
+            && nix::errno::Errno::last_raw() == libc::EINVAL
+        {
+            flags &= !libc::CLONE_PIDFD;
+            continue;
+        }
+        break;
     }
+    let clone_error = io::Error::last_os_error();
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&saved), None);
-    let pid = match forked {
-        Ok(ForkResult::Parent { child }) => child,
-        Ok(ForkResult::Child) => unreachable!("the child execs or exits"),
-        Err(e) => return Err(setup("fork")(e)),
-    };
-    drop(status_write);
     drop(child_ends);
-
-    if let Some((stage, errno)) = read_status(status_read) {
-        // The child reported a failure and is exiting with 127: reap it now.
+    drop(stack);
+    if pid < 0 {
+        return Err(SpawnError::Setup {
+            program: program.to_owned(),
+            what: "clone",
+            error: clone_error,
+        });
+    }
+    let pid = Pid::from_raw(pid);
+    // SAFETY: the child is gone from our memory (exec'd or exited): nothing writes here.
+    let [stage, errno] = unsafe { std::ptr::read_volatile(&failure) };
+    if stage != 0 {
+        // The child reported a failure and exited with 127: reap it now.
         let _ = nix::sys::wait::waitpid(pid, None);
+        if pidfd >= 0 {
+            // SAFETY: the kernel gave us this fd; nobody else owns it.
+            drop(unsafe { OwnedFd::from_raw_fd(pidfd) });
+        }
         return Err(stage_error(
             spec,
             stage,
             io::Error::from_raw_os_error(errno),
         ));
     }
-    let pidfd = sys::pidfd_open(pid.as_raw()).map_err(|e| {
-        kill_and_reap(pid);
-        SpawnError::Setup {
-            program: program.clone(),
-            what: "pidfd_open",
-            error: e,
-        }
-    })?;
+    let pidfd = if pidfd >= 0 {
+        // SAFETY: the kernel gave us this fd (close-on-exec); nobody else owns it.
+        unsafe { OwnedFd::from_raw_fd(pidfd) }
+    } else {
+        sys::pidfd_open(pid.as_raw()).map_err(|e| {
+            kill_and_reap(pid);
+            SpawnError::Setup {
+                program: program.to_owned(),
+                what: "pidfd_open",
+                error: e,
+            }
+        })?
+    };
+    Ok((pid, pidfd))
+}
+
+/// Starts the tasks that watch the child; kills and reaps it if that fails, so no
+/// half-started child is left behind.
+fn watch(
+    pid: Pid,
+    pidfd: OwnedFd,
+    spec: &ProcessSpec,
+    program: String,
+    parent_ends: ParentEnds,
+    pty_master: Option<OwnedFd>,
+) -> Result<Process, SpawnError> {
     let pipes = Pipes {
         readers: parent_ends.readers,
         writers: parent_ends.writers,
@@ -213,11 +320,6 @@ pub fn spawn(spec: &ProcessSpec) -> Result<Process, SpawnError> {
             error: e,
         }
     })
-}
-
-/// Builds the `Process` from the started tasks (kept here so `tasks` stays about I/O).
-pub(crate) fn process(transport: ProcessTransport, events: EventStream) -> Process {
-    Process { transport, events }
 }
 
 #[derive(Default)]
@@ -255,27 +357,6 @@ fn ignore_default_sigpipe() {
 fn kill_and_reap(pid: Pid) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     let _ = nix::sys::wait::waitpid(pid, None);
-}
-
-/// Reads the child's (stage, errno) report; `None` means the pipe closed on exec: success.
-fn read_status(status: OwnedFd) -> Option<(i32, i32)> {
-    let mut file = std::fs::File::from(status);
-    let mut buf = [0u8; 8];
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    if got < buf.len() {
-        return None;
-    }
-    let stage = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-    Some((stage, errno))
 }
 
 fn stage_error(spec: &ProcessSpec, stage: i32, error: io::Error) -> SpawnError {

@@ -8,7 +8,7 @@
 
 use super::spec::ChildFd;
 use super::transport::{lock, LiveState, PipeControl, PtyControl, Shared, WriteCommand};
-use super::{start, EventStream, ExitStatus, Process, ProcessEvent, ProcessTransport};
+use super::{pty, EventStream, ExitStatus, Process, ProcessEvent, ProcessTransport};
 use bytes::{Buf, Bytes, BytesMut};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
+use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, Notify};
 
@@ -93,7 +93,13 @@ fn lock_status(status: &Mutex<Option<ExitStatus>>) -> Option<ExitStatus> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A task watching one child, not yet handed to the runtime.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Registers the pipes with the runtime, queues `connection_made`, starts the tasks.
+///
+/// Nothing runs before every registration succeeded: on an error no task is started and
+/// the caller kills and reaps the child.
 pub fn start(
     pid: Pid,
     pidfd: OwnedFd,
@@ -101,96 +107,23 @@ pub fn start(
     pipes: Pipes,
 ) -> io::Result<Process> {
     let started = Instant::now();
-    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let live = Arc::new(Mutex::new(LiveState::default()));
-    let tasks =
+    let task_count =
         pipes.readers.len() + pipes.writers.len() + 1 + usize::from(pipes.pty_master.is_some());
-    let sink = Sink {
-        tx,
-        order: Arc::new(Mutex::new(())),
-        pending: Arc::new(AtomicUsize::new(tasks)),
-        status: Arc::new(Mutex::new(None)),
-        live: live.clone(),
-    };
-    // The channel is new and has room: connection_made is always the first event.
-    let _ = sink.tx.try_send((
-        started,
-        ProcessEvent::ConnectionMade {
-            pid: pid.as_raw() as u32,
-        },
-    ));
-
+    let (sink, rx) = Sink::new(task_count, pid, started);
+    let mut tasks: Vec<Task> = Vec::with_capacity(task_count + 1);
     let mut controls = BTreeMap::new();
-    let mut to_spawn: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
-        Vec::new();
     for (fd, end) in pipes.readers {
-        set_nonblocking(&end)?;
-        let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
-        let close = Arc::new(Notify::new());
-        controls.insert(fd, PipeControl::Reader(close.clone()));
-        to_spawn.push(Box::pin(read_pipe(fd, receiver, close, sink.clone(), None)));
+        controls.insert(fd, add_reader(fd, end, &sink, &mut tasks)?);
     }
     for (fd, end) in pipes.writers {
-        set_nonblocking(&end)?;
-        let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(end)?);
-        lock(&live).direct.insert(fd, sender.clone());
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        controls.insert(fd, PipeControl::Writer(cmd_tx));
-        to_spawn.push(Box::pin(write_pipe(
-            fd,
-            sender,
-            cmd_rx,
-            live.clone(),
-            Some(sink.clone()),
-            None,
-        )));
+        controls.insert(fd, add_writer(fd, end, &sink, &mut tasks)?);
     }
     let pty = match pipes.pty_master {
-        Some(master) => {
-            // One open file description behind all three fds: this covers the dups too.
-            set_nonblocking(&master)?;
-            let ioctl_fd = master.try_clone()?;
-            let write_fd = master.try_clone()?;
-            let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
-            let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(write_fd)?);
-            let close = Arc::new(Notify::new());
-            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-            let writer_stop = Arc::new(Notify::new());
-            to_spawn.push(Box::pin(read_pipe(
-                1,
-                receiver,
-                close.clone(),
-                sink.clone(),
-                Some(writer_stop.clone()),
-            )));
-            // The pty's writer is not counted in `pending`: the master's reader decides
-            // when the pty is gone, and then stops the writer.
-            to_spawn.push(Box::pin(write_pipe(
-                0,
-                sender,
-                cmd_rx,
-                live.clone(),
-                None,
-                Some(writer_stop),
-            )));
-            Some(PtyControl {
-                writer: cmd_tx,
-                reader_close: close,
-                master: Mutex::new(Some(ioctl_fd)),
-            })
-        }
+        Some(master) => Some(add_pty(master, &sink, &mut tasks)?),
         None => None,
     };
-    // One pidfd serves both the reaper and signal_process: the reaper's registration
-    // goes when it is done, the fd itself when the last transport clone is dropped.
-    let pidfd = Arc::new(pidfd);
-    // SAFETY: the Arc keeps the fd open and unchanged for as long as the AsyncFd holds
-    // its clone; nothing closes an fd owned by an OwnedFd behind our back.
-    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd.clone(), Interest::READABLE) }
-        .map_err(|e| e.into_parts().1)?;
-    let orphan = ReapOnDrop { pid: Some(pid) };
-    to_spawn.push(Box::pin(reap(pid, reaper_fd, sink.clone(), orphan)));
-    for task in to_spawn {
+    let pidfd = add_reaper(pid, pidfd, &sink, &mut tasks)?;
+    for task in tasks {
         tokio::spawn(task);
     }
     let shared = Shared {
@@ -199,14 +132,153 @@ pub fn start(
         child_fds,
         pipes: controls,
         pty,
-        live,
+        live: sink.live.clone(),
     };
-    Ok(start::process(
-        ProcessTransport {
+    Ok(Process {
+        transport: ProcessTransport {
             shared: Arc::new(shared),
         },
-        EventStream { rx, started },
-    ))
+        events: EventStream { rx, started },
+    })
+}
+
+impl Sink {
+    /// The sink for `tasks` tasks, with `connection_made` already queued: the channel is
+    /// new and has room, so it is always the first event.
+    fn new(
+        tasks: usize,
+        pid: Pid,
+        started: Instant,
+    ) -> (Sink, mpsc::Receiver<(Instant, ProcessEvent)>) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let _ = tx.try_send((
+            started,
+            ProcessEvent::ConnectionMade {
+                pid: pid.as_raw() as u32,
+            },
+        ));
+        let sink = Sink {
+            tx,
+            order: Arc::new(Mutex::new(())),
+            pending: Arc::new(AtomicUsize::new(tasks)),
+            status: Arc::new(Mutex::new(None)),
+            live: Arc::new(Mutex::new(LiveState::default())),
+        };
+        (sink, rx)
+    }
+}
+
+/// A read pipe: its reader task, and the transport's handle to close it.
+fn add_reader(
+    fd: i32,
+    end: OwnedFd,
+    sink: &Sink,
+    tasks: &mut Vec<Task>,
+) -> io::Result<PipeControl> {
+    set_nonblocking(&end)?;
+    let receiver = pipe::Receiver::from_owned_fd_unchecked(end)?;
+    let close = Arc::new(Notify::new());
+    tasks.push(Box::pin(read_pipe(
+        fd,
+        receiver,
+        close.clone(),
+        sink.clone(),
+        None,
+    )));
+    Ok(PipeControl::Reader(close))
+}
+
+/// A write pipe: its writer task, direct access for the transport, and its command queue.
+fn add_writer(
+    fd: i32,
+    end: OwnedFd,
+    sink: &Sink,
+    tasks: &mut Vec<Task>,
+) -> io::Result<PipeControl> {
+    set_nonblocking(&end)?;
+    let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(end)?);
+    lock(&sink.live).direct.insert(fd, sender.clone());
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    tasks.push(Box::pin(write_pipe(fd, sender, cmd_rx, sink.clone())));
+    Ok(PipeControl::Writer(cmd_tx))
+}
+
+/// The pty master: a reader (reported as fd 1), a writer (fd 0) and a dup for ioctls.
+///
+/// The pty's writer is not counted in `pending`: the master's reader decides when the
+/// pty is gone, and then stops the writer.
+fn add_pty(master: OwnedFd, sink: &Sink, tasks: &mut Vec<Task>) -> io::Result<PtyControl> {
+    // One open file description behind all three fds: this covers the dups too.
+    set_nonblocking(&master)?;
+    let ioctl_fd = master.try_clone()?;
+    let write_fd = master.try_clone()?;
+    let receiver = pipe::Receiver::from_owned_fd_unchecked(master)?;
+    let sender = Arc::new(pipe::Sender::from_owned_fd_unchecked(write_fd)?);
+    let close = Arc::new(Notify::new());
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let writer_stop = Arc::new(Notify::new());
+    tasks.push(Box::pin(read_pipe(
+        1,
+        receiver,
+        close.clone(),
+        sink.clone(),
+        Some(writer_stop.clone()),
+    )));
+    tasks.push(Box::pin(pty::write_pty(
+        sender,
+        cmd_rx,
+        sink.live.clone(),
+        writer_stop,
+    )));
+    Ok(PtyControl {
+        writer: cmd_tx,
+        reader_close: close,
+        master: Mutex::new(Some(ioctl_fd)),
+    })
+}
+
+/// The reaper on the pidfd; returns the pidfd for the transport's signals.
+///
+/// One pidfd serves both: the reaper's registration goes when it is done, the fd itself
+/// when the last transport clone is dropped.
+fn add_reaper(
+    pid: Pid,
+    pidfd: OwnedFd,
+    sink: &Sink,
+    tasks: &mut Vec<Task>,
+) -> io::Result<Arc<OwnedFd>> {
+    let pidfd = Arc::new(pidfd);
+    // SAFETY: the Arc keeps the fd open and unchanged for as long as the AsyncFd holds
+    // its clone; nothing closes an fd owned by an OwnedFd behind our back.
+    let reaper_fd = unsafe { AsyncFd::register_with_interest(pidfd.clone(), Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)?;
+    let orphan = ReapOnDrop { pid: Some(pid) };
+    tasks.push(Box::pin(reap(pid, reaper_fd, sink.clone(), orphan)));
+    Ok(pidfd)
+}
+
+/// Reads the next chunk into `buf`'s spare capacity, waiting until there is one.
+///
+/// A pipe is read through tokio's `poll_read`, which takes a short read as "the pipe is
+/// empty now" and waits for the next readiness event: the read that would only end in
+/// `EAGAIN` is skipped (a round trip costs one read, not two), while full reads go on
+/// reading at once. A pty master never returns more than the line discipline's 4 KiB per
+/// read, so every read is short there: it is read until `EAGAIN` instead.
+async fn next_chunk(
+    receiver: &mut pipe::Receiver,
+    buf: &mut BytesMut,
+    pty: bool,
+) -> io::Result<usize> {
+    if !pty {
+        return receiver.read_buf(buf).await;
+    }
+    loop {
+        receiver.readable().await?;
+        match receiver.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
 }
 
 /// Puts the parent's end of a pipe (or the pty master) in non-blocking mode, as tokio's
@@ -215,8 +287,9 @@ pub fn start(
 /// Only the parent's open file description changes; the child's end stays blocking.
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
-    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    // The flags are known (fresh pipe2 ends and an openpty master carry no status flag
+    // F_SETFL can change), so no F_GETFL first: one syscall per fd.
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     Ok(())
 }
 
@@ -233,36 +306,35 @@ async fn read_pipe(
     pty_writer: Option<Arc<Notify>>,
 ) {
     let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
-    'outer: loop {
-        tokio::select! {
+    let mut receiver = receiver;
+    let pty = pty_writer.is_some();
+    loop {
+        if buf.capacity() < READ_SIZE {
+            // Reclaims the same allocation when every chunk handed out is dropped.
+            buf.reserve(BUFFER_SIZE);
+        }
+        let read = tokio::select! {
             biased;
             _ = close.notified() => break,
-            ready = receiver.readable() => if ready.is_err() { break },
-        }
-        loop {
-            if buf.capacity() < READ_SIZE {
-                // Reclaims the same allocation when every chunk handed out is dropped.
-                buf.reserve(BUFFER_SIZE);
-            }
-            match receiver.try_read_buf(&mut buf) {
-                Ok(0) => break 'outer,
-                Ok(_) => {
-                    let data: Bytes = buf.split().freeze();
-                    // A flood may never leave the pipe empty, and a slow consumer may keep
-                    // the send waiting: a close must win either way (the chunk is dropped,
-                    // as closing a read pipe discards unread data).
-                    tokio::select! {
-                        biased;
-                        _ = close.notified() => break 'outer,
-                        _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
-                    }
+            read = next_chunk(&mut receiver, &mut buf, pty) => read,
+        };
+        match read {
+            Ok(0) => break,
+            Ok(_) => {
+                let data: Bytes = buf.split().freeze();
+                // A flood may never leave the pipe empty, and a slow consumer may keep
+                // the send waiting: a close must win either way (the chunk is dropped,
+                // as closing a read pipe discards unread data).
+                tokio::select! {
+                    biased;
+                    _ = close.notified() => break,
+                    _ = sink.send(ProcessEvent::ChildDataReceived { fd, data }) => {}
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // EIO is how a pty master says the terminal is gone; other errors end the
-                // pipe the same way: nothing more can be read from it.
-                Err(_) => break 'outer,
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // EIO is how a pty master says the terminal is gone; other errors end the
+            // pipe the same way: nothing more can be read from it.
+            Err(_) => break,
         }
     }
     drop(receiver);
@@ -279,25 +351,13 @@ async fn read_pipe(
 
 /// Writes queued data to one pipe as the child reads; closes it on request (after the
 /// queue drains) or reports it lost as soon as the child's end is gone.
-///
-/// `sink` is `None` for the pty master's writer: it keeps the transport's byte count and
-/// closed state up to date like any writer, but sends no event and is not waited for;
-/// it stops when `stop` is notified (the master's reader saw the terminal go away).
 async fn write_pipe(
     fd: i32,
     sender: Arc<pipe::Sender>,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
-    live: Arc<Mutex<LiveState>>,
-    sink: Option<Sink>,
-    stop: Option<Arc<Notify>>,
+    sink: Sink,
 ) {
-    let stopped = async {
-        match &stop {
-            Some(stop) => stop.notified().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(stopped);
+    let live = &sink.live;
     let mut queue: VecDeque<Bytes> = VecDeque::new();
     let mut closing = false;
     loop {
@@ -309,19 +369,18 @@ async fn write_pipe(
                 biased;
                 command = commands.recv() => match command {
                     Some(WriteCommand::Data(data)) => queue.push_back(data),
-                    // Close asked, or every transport dropped: nobody can write any more.
-                    Some(WriteCommand::Close) | None => closing = true,
+                    // Close asked (`Eof` is the pty writer's), or every transport dropped.
+                    Some(WriteCommand::Close | WriteCommand::Eof) | None => closing = true,
                 },
                 // EPOLLERR on a pipe's write end: the child's read end is gone.
                 _ = sender.ready(Interest::ERROR) => break,
-                _ = &mut stopped => break,
             }
             continue;
         }
         match sender.try_write(queue.front().map(|b| &b[..]).unwrap_or_default()) {
             Ok(n) => {
                 advance(&mut queue, n);
-                if let Some(q) = lock(&live).queued.get_mut(&fd) {
+                if let Some(q) = lock(live).queued.get_mut(&fd) {
                     *q = q.saturating_sub(n);
                 }
             }
@@ -330,14 +389,13 @@ async fn write_pipe(
                     biased;
                     command = commands.recv(), if !closing => match command {
                         Some(WriteCommand::Data(data)) => queue.push_back(data),
-                        Some(WriteCommand::Close) | None => closing = true,
+                        Some(WriteCommand::Close | WriteCommand::Eof) | None => closing = true,
                     },
                     ready = sender.ready(Interest::WRITABLE | Interest::ERROR) => match ready {
                         Ok(r) if r.is_error() || r.is_write_closed() => break,
                         Ok(_) => {}
                         Err(_) => break,
                     },
-                    _ = &mut stopped => break,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -346,19 +404,10 @@ async fn write_pipe(
         }
     }
     // Withdraw the transport's direct access first, so dropping ours really closes the fd.
-    lock(&live).direct.remove(&fd);
+    lock(live).direct.remove(&fd);
     drop(sender);
-    match sink {
-        Some(sink) => {
-            sink.lost(fd, true).await;
-            sink.finish().await;
-        }
-        None => {
-            let mut live = lock(&live);
-            live.closed.insert(fd);
-            live.queued.remove(&fd);
-        }
-    }
+    sink.lost(fd, true).await;
+    sink.finish().await;
 }
 
 fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {

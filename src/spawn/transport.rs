@@ -57,6 +57,8 @@ pub(crate) enum WriteCommand {
     Data(Bytes),
     /// Flush the queue, then close the pipe.
     Close,
+    /// Pty only: type the end of input once the child has read what is queued before it.
+    Eof,
 }
 
 /// The transport's end of one pipe's task.
@@ -80,9 +82,6 @@ pub(crate) struct LiveState {
     pub closing: std::collections::BTreeSet<i32>,
     /// Bytes queued per write pipe and not yet written.
     pub queued: BTreeMap<i32, usize>,
-    /// Pty only: the last byte typed did not end a line, so the terminal holds a partial
-    /// line and one EOF character would only hand that line to the reader.
-    pub pty_mid_line: bool,
     /// Write pipes the transport may write to directly while their queue is empty (one
     /// syscall instead of a hop through the writer task: halves a round trip's wakeups).
     /// The writer task removes its pipe here before closing it.
@@ -204,14 +203,10 @@ impl ProcessTransport {
             }
         }
         let len = data.len();
-        let last = data.last().copied();
         writer
             .send(WriteCommand::Data(data))
             .map_err(|_| TransportError::Closed(fd))?;
         *live.queued.entry(fd).or_default() += len;
-        if let (Some(last), true, 0) = (last, self.is_pty(), fd) {
-            live.pty_mid_line = !matches!(last, b'\n' | b'\r' | pty::CTRL_D);
-        }
         Ok(())
     }
 
@@ -228,23 +223,18 @@ impl ProcessTransport {
     /// A write pipe is closed after its queued bytes are written (the child sees EOF);
     /// a read pipe is closed at once, unread data discarded (the child's next write
     /// gets SIGPIPE). On a pty, `close_child_fd(0)` types the terminal's EOF character
-    /// (twice after a partial line, so a canonical-mode reader sees the end of input).
+    /// once the child has read what was typed before, in the mode it then reads in (twice
+    /// after a partial line in canonical mode), and again if a readline child turned it
+    /// into a NUL: see `pty::write_pty`.
     pub fn close_child_fd(&self, fd: i32) -> Result<(), TransportError> {
         if let (Some(pty), 0) = (&self.shared.pty, fd) {
-            let (eof, canonical) = pty::eof_settings(&pty.master);
-            let mut live = lock(&self.shared.live);
-            if live.closed.contains(&0) {
+            if lock(&self.shared.live).closed.contains(&0) {
                 return Err(TransportError::Closed(0));
             }
-            // After a partial line the first EOF character only ends that line; the
-            // second one is the end of input (what a person would type).
-            let count = if canonical && live.pty_mid_line { 2 } else { 1 };
-            pty.writer
-                .send(WriteCommand::Data(Bytes::from(vec![eof; count])))
-                .map_err(|_| TransportError::Closed(0))?;
-            *live.queued.entry(0).or_default() += count;
-            live.pty_mid_line = false;
-            return Ok(());
+            return pty
+                .writer
+                .send(WriteCommand::Eof)
+                .map_err(|_| TransportError::Closed(0));
         }
         let mut live = lock(&self.shared.live);
         if live.closed.contains(&fd) || live.closing.contains(&fd) {

@@ -185,7 +185,7 @@ impl Instance {
 
     /// The pane of child fd `fd` (the pty pane for 0–2 on a pty).
     pub fn pane_of(&mut self, fd: i32) -> Option<&mut Pane> {
-        let fd = if self.pty && (0..=2).contains(&fd) {
+        let fd = if self.pty && crate::spawn::is_pty_fd(fd) {
             0
         } else {
             fd
