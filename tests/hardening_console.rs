@@ -353,9 +353,16 @@ async fn lose_connection_closes_every_pipe_of_a_real_child() {
     assert!(!dir.path().join("seen").exists());
     c.keys(b"L").await;
     let seen = dir.path().join("seen");
-    hardening_support::wait_until("the child's three notes", 20, || {
-        std::fs::read_to_string(&seen).is_ok_and(|s| s.lines().count() == 3)
-    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&seen).is_ok_and(|s| s.lines().count() == 3) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child's notes: {:?}\n{}",
+            std::fs::read_to_string(&seen),
+            c.screen()
+        );
+        c.pump(std::time::Duration::from_millis(5)).await;
+    }
     c.wait_text("ended 3", 20).await;
     assert_eq!(
         std::fs::read_to_string(dir.path().join("seen")).unwrap(),
@@ -388,7 +395,11 @@ async fn stop_sends_term_then_kill_after_the_grace_period() {
     let pid = c.wait_pids(1, 10).await[0];
     c.keys(b"x").await;
     let log = dir.path().join("log");
-    hardening_support::wait_until("the TERM note", 10, || log.exists());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "no TERM note");
+        c.pump(Duration::from_millis(5)).await;
+    }
     let noted = Instant::now();
     let mut last_alive = noted;
     let deadline = noted + Duration::from_secs(20);
@@ -398,7 +409,8 @@ async fn stop_sends_term_then_kill_after_the_grace_period() {
             _ => break,
         }
         assert!(Instant::now() < deadline, "the child was never killed");
-        std::thread::sleep(Duration::from_millis(5));
+        // Keep reading the console's screen meanwhile, so it never waits on its terminal.
+        c.pump(Duration::from_millis(5)).await;
     }
     assert!(
         last_alive - noted >= Duration::from_millis(750),
