@@ -395,3 +395,26 @@ args = ["sh", "-c", "echo oops >&2; exit 4"]
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("counter, failing"));
 }
+
+/// README's `fdscope run --signal 500:TERM -- sleep 10`: TERM reaches the child after
+/// 500 ms (not before: the product's own clock says so), the child dies of it, and
+/// fdscope exits 128 + 15.
+#[test]
+fn run_signal_after_delay_ends_the_child_with_exit_143() {
+    let out = fdscope(&["run", "--json", "--signal", "500:TERM", "--", "sleep", "10"]);
+    let lines = json_lines(&out);
+    assert_eq!(out.status.code(), Some(143), "{lines:?}");
+    let exited = lines
+        .iter()
+        .find(|l| l["event"] == "process_exited")
+        .unwrap_or_else(|| panic!("no process_exited: {lines:?}"));
+    assert_eq!(exited["status"]["signal"], 15, "{exited}");
+    assert!(exited["t_ms"].as_f64().unwrap() >= 500.0, "{exited}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "process_ended");
+    assert_eq!(last["status"]["signal"], 15, "{last}");
+    // Text output says it in words.
+    let text = fdscope(&["run", "--signal", "0:TERM", "--", "sleep", "10"]);
+    assert_eq!(text.status.code(), Some(143));
+    assert!(stdout(&text).contains("SIGTERM"), "{}", stdout(&text));
+}

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::timeout;
 
 fn fixtures(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -562,8 +562,6 @@ struct Run {
     command: CommandConfig,
     transport: ProcessTransport,
     events: EventStream,
-    /// Signals from on_start, due at these times.
-    signals: Vec<(Instant, Signal)>,
     data: BTreeMap<i32, Vec<u8>>,
     lost: Vec<i32>,
     exited: Option<ExitStatus>,
@@ -585,7 +583,6 @@ impl Run {
             command: command.clone(),
             transport: process.transport,
             events: process.events,
-            signals: Vec::new(),
             data: BTreeMap::new(),
             lost: Vec::new(),
             exited: None,
@@ -612,41 +609,15 @@ impl Run {
         String::from_utf8_lossy(self.data.get(&fd).map_or(&[][..], Vec::as_slice)).into_owned()
     }
 
-    /// The config's on_start actions, as the console applies them at connection_made.
+    /// The config's on_start actions, applied by the product's own runner (the one
+    /// `fdscope run --config FILE NAME` uses) at connection_made.
     fn apply_on_start(&mut self) {
-        let now = Instant::now();
-        for action in self.command.on_start.clone() {
-            let result = match action {
-                StartAction::Write { fd, ref data } => {
-                    self.transport.write_to_child(fd, data.clone())
-                }
-                StartAction::Close { fd } => self.transport.close_child_fd(fd),
-                StartAction::Signal { after_ms, signal } => {
-                    self.signals
-                        .push((now + Duration::from_millis(after_ms), signal));
-                    Ok(())
-                }
-            };
-            if let Err(error) = result {
-                panic!("on_start {action:?}: {error}\n{}", self.transcript());
-            }
-        }
+        fdscope::headless::apply_actions(&self.transport, self.command.on_start.clone());
     }
 
-    /// Handles one event (or one due signal); checks the event order as it goes.
+    /// Handles one event; checks the event order as it goes.
     async fn step(&mut self) {
-        let next_signal = self.signals.iter().map(|(at, _)| *at).min();
-        let event = tokio::select! {
-            event = self.events.recv() => event,
-            _ = sleep_until(next_signal.unwrap_or_else(Instant::now)), if next_signal.is_some() => {
-                let now = Instant::now();
-                for (_, signal) in self.signals.iter().filter(|(at, _)| *at <= now) {
-                    self.transport.signal_process(*signal).unwrap();
-                }
-                self.signals.retain(|(at, _)| *at > now);
-                return;
-            }
-        };
+        let event = self.events.recv().await;
         let Some(event) = event else {
             panic!("events ended before process_ended\n{}", self.transcript());
         };

@@ -330,3 +330,94 @@ async fn a_panic_restores_cooked_mode_and_kills_the_children() {
     assert_cooked(&t.raw);
     hardening_support::wait_until("the child killed", 10, || !hardening_support::alive(pid));
 }
+
+/// `L` (lose_connection) on a real child: every pipe is closed. The child, blocked
+/// reading its stdin, gets EOF, then finds its stdout and stderr gone (writes fail; it
+/// ignores SIGPIPE to tell), notes each in a file, and ends with its own exit code.
+#[tokio::test]
+async fn lose_connection_closes_every_pipe_of_a_real_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "trap '' PIPE; echo armed; read l || echo stdin-eof >> seen; \
+                  while echo x 2>/dev/null; do :; done; echo stdout-closed >> seen; \
+                  while echo y >&2; do :; done; echo stderr-closed >> seen; exit 3";
+    let mut c = open(
+        dir.path(),
+        &format!(
+            "[[command]]\nname = \"loser\"\nprogram = \"sh\"\nargs = [\"sh\", \"-c\", {script:?}]\n"
+        ),
+        &["loser"],
+    )
+    .await;
+    c.wait_text("armed", 20).await;
+    let pid = c.wait_pids(1, 10).await[0];
+    assert!(!dir.path().join("seen").exists());
+    c.keys(b"L").await;
+    let seen = dir.path().join("seen");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&seen).is_ok_and(|s| s.lines().count() == 3) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child's notes: {:?}\n{}",
+            std::fs::read_to_string(&seen),
+            c.screen()
+        );
+        c.pump(std::time::Duration::from_millis(5)).await;
+    }
+    c.wait_text("ended 3", 20).await;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("seen")).unwrap(),
+        "stdin-eof\nstdout-closed\nstderr-closed\n"
+    );
+    assert!(!hardening_support::alive(pid));
+    quit(&mut c).await;
+}
+
+/// `x` on a child that notes TERM and ignores it: TERM first (the child writes it down),
+/// then KILL, and not before the grace period: the child is still seen alive well into
+/// it (half of a 1.5 s grace, measured from when its TERM note is seen, so that a busy
+/// machine delaying the test cannot fail it).
+#[tokio::test]
+async fn stop_sends_term_then_kill_after_the_grace_period() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grace.toml");
+    std::fs::write(
+        &path,
+        "[console]\nstop_grace_ms = 1500\n\n[[command]]\nname = \"noter\"\nprogram = \"sh\"\n\
+         args = [\"sh\", \"-c\", \"trap 'echo TERM >> log' TERM; echo armed; while :; do sleep 0.05; done\"]\n",
+    )
+    .unwrap();
+    let mut c = Console::binary(
+        &["--config", path.to_str().unwrap(), "--start", "noter"],
+        dir.path(),
+    );
+    c.wait_text("armed", 20).await;
+    let pid = c.wait_pids(1, 10).await[0];
+    c.keys(b"x").await;
+    let log = dir.path().join("log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "no TERM note");
+        c.pump(Duration::from_millis(5)).await;
+    }
+    let noted = Instant::now();
+    let mut last_alive = noted;
+    let deadline = noted + Duration::from_secs(20);
+    loop {
+        match hardening_support::state(pid) {
+            Some(state) if state != 'Z' => last_alive = Instant::now(),
+            _ => break,
+        }
+        assert!(Instant::now() < deadline, "the child was never killed");
+        // Keep reading the console's screen meanwhile, so it never waits on its terminal.
+        c.pump(Duration::from_millis(5)).await;
+    }
+    assert!(
+        last_alive - noted >= Duration::from_millis(750),
+        "KILL came {:?} after TERM was noted, grace is 1.5 s",
+        last_alive - noted
+    );
+    c.wait_text("killed by SIGKILL", 10).await;
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "TERM\n");
+    quit(&mut c).await;
+}

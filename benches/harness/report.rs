@@ -483,32 +483,49 @@ fn targets(results: &Results) -> Vec<Target> {
         100.0,
     );
 
+    // The budget is one frame at 60 fps, fixed: deriving it from the measured frame rate
+    // would let a slower console loosen its own goal. A key whose answer never showed
+    // (within the probe's 1 s) fails the verdict: leaving it out of the median would hide
+    // the worst case of all.
+    const KEY_BUDGET_MS: f64 = 1000.0 / 60.0;
+    let what = "console: key to screen within one frame under flood";
+    let goal = format!(
+        "≤ {} ms (one frame at 60 fps), every key shown",
+        num(KEY_BUDGET_MS)
+    );
     let key = summary(results, "drain-yes", "console", "key_ms");
-    let fps = summary(results, "drain-yes", "console", "fps");
-    out.push(match (key, fps) {
-        (Some(k), Some(f)) if f.median > 0.0 => {
-            let frame = 1000.0 / f.median;
-            Target {
-                what: "console: key to screen within one frame under flood".into(),
-                goal: format!(
-                    "≤ 1 frame ({} ms at the measured {} fps)",
-                    num(frame),
-                    num(f.median)
-                ),
-                measured: format!(
-                    "median {} ms, worst run median {} ms{}",
-                    num(k.median),
-                    num(k.max),
-                    summary(results, "drain-yes", "console-idle", "key_ms")
-                        .map(|i| format!("; idle console {} ms", num(i.median)))
-                        .unwrap_or_default()
-                ),
-                verdict: at_most(k.median, frame),
-            }
-        }
-        _ => Target {
-            what: "console: key to screen within one frame under flood".into(),
-            goal: "≤ 1 frame".into(),
+    let misses: f64 = results
+        .cell("drain-yes", "console")
+        .map(|c| c.values("key_misses").iter().sum())
+        .unwrap_or(0.0);
+    out.push(match key {
+        Some(k) => Target {
+            what: what.into(),
+            goal,
+            measured: format!(
+                "median {} ms, worst run median {} ms, {} keys never shown{}",
+                num(k.median),
+                num(k.max),
+                misses,
+                summary(results, "drain-yes", "console-idle", "key_ms")
+                    .map(|i| format!("; idle console {} ms", num(i.median)))
+                    .unwrap_or_default()
+            ),
+            verdict: if misses > 0.0 {
+                format!("**missed**, {misses} keys never shown within 1 s")
+            } else {
+                at_most(k.median, KEY_BUDGET_MS)
+            },
+        },
+        None if misses > 0.0 => Target {
+            what: what.into(),
+            goal,
+            measured: format!("no key shown within 1 s ({misses} tried)"),
+            verdict: "**missed**".into(),
+        },
+        None => Target {
+            what: what.into(),
+            goal,
             measured: unmeasured(results, "drain-yes", "console"),
             verdict: "—".into(),
         },
