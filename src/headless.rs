@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub summary: bool,
     /// Write events to this file instead of stdout.
     pub events: Option<PathBuf>,
+    /// Also draw the events as an SVG sequence diagram to this file.
+    pub diagram: Option<PathBuf>,
 }
 
 /// Runs every job concurrently, prints their events, and returns the exit code:
@@ -53,6 +55,7 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
     let mut codes = vec![None; jobs.len()];
     let mut summaries = vec![Summary::default(); jobs.len()];
     let names: Vec<Option<String>> = jobs.iter().map(|j| j.name.clone()).collect();
+    let mut recorded = Vec::new();
     let forward = Forwarder::start()?;
     for (index, job) in jobs.into_iter().enumerate() {
         let process = match spawn(&job.spec) {
@@ -89,6 +92,11 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
                 codes[*index] = Some(status.shell_code());
             }
             let name = names[*index].as_deref();
+            if options.diagram.is_some() {
+                recorded.push(crate::record::diagram::record_without_data(
+                    *elapsed, event, name,
+                ));
+            }
             let line = if options.summary {
                 summaries[*index].add(*elapsed, event);
                 None
@@ -124,6 +132,10 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         }
     }
     let _ = out.flush();
+    if let Some(path) = &options.diagram {
+        std::fs::write(path, crate::record::diagram::to_svg(&recorded))
+            .map_err(|e| anyhow::anyhow!("cannot write the diagram to {}: {e}", path.display()))?;
+    }
     Ok(exit_code(&codes))
 }
 

@@ -43,6 +43,14 @@ enum Command {
         /// The config file.
         file: PathBuf,
     },
+    /// Draw a recorded transcript (JSON lines) as an SVG sequence diagram of the fd order.
+    Diagram {
+        /// The transcript (from run --json, --events, the console's w, log_dir).
+        file: PathBuf,
+        /// Where to write the SVG (default: FILE with .svg).
+        #[arg(short, long, value_name = "OUT.svg")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// How to start a child (shared by run, output, value).
@@ -103,6 +111,9 @@ struct RunArgs {
     /// Print only per-fd byte counts and the final status.
     #[arg(long)]
     summary: bool,
+    /// Also draw the events as an SVG sequence diagram to FILE.
+    #[arg(long, value_name = "OUT.svg")]
+    diagram: Option<PathBuf>,
     /// Run the commands NAME... of this config file instead of a program.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -301,6 +312,7 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
         no_data: args.no_data,
         summary: args.summary,
         events: args.events.clone(),
+        diagram: args.diagram.clone(),
     };
     match runtime().block_on(headless::run(jobs, &options)) {
         Ok(code) => code,
@@ -346,6 +358,7 @@ fn main() -> ExitCode {
                 1
             }
         },
+        Some(Command::Diagram { file, output }) => fdscope::record::cli::diagram(&file, output),
         None => {
             let config = match &cli.config {
                 Some(path) => match load_config(path) {

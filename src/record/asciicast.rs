@@ -1,0 +1,1 @@
+//! asciicast export: placeholder.
