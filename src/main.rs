@@ -51,6 +51,23 @@ enum Command {
         #[arg(short, long, value_name = "OUT.svg")]
         output: Option<PathBuf>,
     },
+    /// Export a recorded transcript to another format.
+    Export {
+        /// As an asciicast v2 file (fd 1: a pty's screen output, or stdout), for asciinema.
+        #[arg(long, required = true)]
+        asciicast: bool,
+        /// The transcript (JSON lines).
+        file: PathBuf,
+        /// The command to export, when the transcript has several.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The terminal size for the player (default 80x24).
+        #[arg(long, value_name = "COLSxROWS", value_parser = parse_cast_size)]
+        size: Option<(u16, u16)>,
+        /// Where to write it (default: FILE with .cast).
+        #[arg(short, long, value_name = "OUT.cast")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// How to start a child (shared by run, output, value).
@@ -166,6 +183,17 @@ fn parse_write(text: &str) -> Result<(i32, Vec<u8>), String> {
         .ok_or("expected FD=TEXT, e.g. 0='2^10\\n'")?;
     let fd = parse_fd_number(fd)?;
     Ok((fd, fdscope::escape::unescape(data)))
+}
+
+fn parse_cast_size(text: &str) -> Result<(u16, u16), String> {
+    let (cols, rows) = text
+        .split_once('x')
+        .ok_or("expected COLSxROWS, e.g. 80x24")?;
+    let number = |t: &str| t.trim().parse::<u16>().ok().filter(|n| *n > 0);
+    match (number(cols), number(rows)) {
+        (Some(cols), Some(rows)) => Ok((cols, rows)),
+        _ => Err(format!("`{text}` is not COLSxROWS")),
+    }
 }
 
 fn parse_timed_signal(text: &str) -> Result<(u64, Signal), String> {
@@ -359,6 +387,13 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Diagram { file, output }) => fdscope::record::cli::diagram(&file, output),
+        Some(Command::Export {
+            asciicast: _,
+            file,
+            name,
+            size,
+            output,
+        }) => fdscope::record::cli::export_asciicast(&file, name, size, output),
         None => {
             let config = match &cli.config {
                 Some(path) => match load_config(path) {

@@ -175,3 +175,99 @@ fn diagram_reports_bad_lines_with_their_number_and_draws_the_rest() {
     let events: Vec<String> = shape(&svg).rows.into_iter().map(|r| r.0).collect();
     assert_eq!(events, ["connection_made", "process_ended"]);
 }
+
+#[test]
+fn export_asciicast_writes_a_v2_header_and_timed_output_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("pty.jsonl");
+    let out = fdscope(&[
+        "run",
+        "--json",
+        "--events",
+        json_path.to_str().unwrap(),
+        "--pty-size",
+        "10x40",
+        "--",
+        "sh",
+        "-c",
+        "printf 'hello\\n'; printf 'w\\303\\266rld\\n' >&2",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let cast_path = dir.path().join("out.cast");
+    let out = fdscope(&[
+        "export",
+        "--asciicast",
+        json_path.to_str().unwrap(),
+        "--size",
+        "40x10",
+        "-o",
+        cast_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let cast = std::fs::read_to_string(&cast_path).unwrap();
+    let mut lines = cast.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["width"], 40);
+    assert_eq!(header["height"], 10);
+    let mut text = String::new();
+    let mut last = 0.0;
+    for line in lines {
+        let frame: serde_json::Value = serde_json::from_str(line).unwrap();
+        let frame = frame.as_array().unwrap();
+        assert_eq!(frame.len(), 3, "{line}");
+        let t = frame[0].as_f64().unwrap();
+        assert!(t >= last, "times go forward: {cast}");
+        last = t;
+        assert_eq!(frame[1], "o");
+        text.push_str(frame[2].as_str().unwrap());
+    }
+    // The pty merged stdout and stderr, with the terminal's line endings.
+    assert_eq!(text, "hello\r\nwörld\r\n");
+}
+
+#[test]
+fn export_asciicast_of_a_pipe_child_gets_terminal_line_endings() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("pipe.jsonl");
+    let out = fdscope(&[
+        "run",
+        "--json",
+        "--events",
+        json_path.to_str().unwrap(),
+        "--",
+        "printf",
+        "a\\nb\\n",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = fdscope(&["export", "--asciicast", json_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let cast = std::fs::read_to_string(dir.path().join("pipe.cast")).unwrap();
+    let text: String = cast
+        .lines()
+        .skip(1)
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()[2]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(text, "a\r\nb\r\n");
+    // A --no-data transcript has nothing to play: an error, not an empty cast.
+    let nodata = dir.path().join("nodata.jsonl");
+    let out = fdscope(&[
+        "run",
+        "--json",
+        "--no-data",
+        "--events",
+        nodata.to_str().unwrap(),
+        "--",
+        "echo",
+        "x",
+    ]);
+    assert!(out.status.success());
+    let out = fdscope(&["export", "--asciicast", nodata.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-data"));
+}

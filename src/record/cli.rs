@@ -47,3 +47,28 @@ pub fn diagram(file: &Path, output: Option<PathBuf>) -> i32 {
     let svg = super::diagram::to_svg(&transcript.records);
     write(&out, &svg, "the diagram")
 }
+
+/// `fdscope export --asciicast FILE [--name NAME] [-o OUT.cast]` (default: FILE with
+/// `.cast`).
+pub fn export_asciicast(
+    file: &Path,
+    name: Option<String>,
+    size: Option<(u16, u16)>,
+    output: Option<PathBuf>,
+) -> i32 {
+    let transcript = match load(file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let options = super::asciicast::Options { name, size };
+    match super::asciicast::export(&transcript.records, &options) {
+        Ok(cast) => {
+            let out = output.unwrap_or_else(|| file.with_extension("cast"));
+            write(&out, &cast, "the asciicast")
+        }
+        Err(e) => {
+            eprintln!("fdscope: {}: {e}", file.display());
+            UNREADABLE
+        }
+    }
+}
