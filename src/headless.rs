@@ -23,6 +23,8 @@ pub struct Job {
     pub spec: ProcessSpec,
     /// Writes, closes and delayed signals, in order.
     pub actions: Vec<StartAction>,
+    /// Log its transcript to `DIR/NAME-K.jsonl` (`log_dir`), with this `log_max_bytes`.
+    pub log: Option<(PathBuf, u64)>,
 }
 
 /// How `run` prints.
@@ -66,6 +68,12 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
                 continue;
             }
         };
+        let mut log = job.log.as_ref().and_then(|(dir, max)| {
+            let name = job.name.as_deref().unwrap_or("run");
+            crate::record::log::LogFile::create(dir, name, *max)
+                .map_err(|e| eprintln!("fdscope: log_dir {}: {e}", dir.display()))
+                .ok()
+        });
         apply_actions(&process.transport, job.actions);
         forward.add(process.transport.clone());
         transports.push(process.transport);
@@ -73,6 +81,12 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         let mut events = process.events;
         tokio::spawn(async move {
             while let Some((elapsed, event)) = events.recv_timed().await {
+                if let Some(file) = &mut log {
+                    if let Err(e) = file.write(elapsed, &event) {
+                        eprintln!("fdscope: {}: {e}", file.path().display());
+                        log = None;
+                    }
+                }
                 if tx.send((index, elapsed, event)).await.is_err() {
                     break;
                 }

@@ -318,10 +318,15 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
                 };
                 let mut all = command.on_start.clone();
                 all.extend(actions.iter().cloned());
+                let log = config
+                    .log
+                    .dir_for(&command.name)
+                    .map(|dir| (dir.to_path_buf(), config.log.max_bytes));
                 jobs.push(Job {
                     name: Some(command.name.clone()),
                     spec: command.spec.clone(),
                     actions: all,
+                    log,
                 });
             }
             jobs
@@ -331,6 +336,7 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
                 name: None,
                 spec,
                 actions,
+                log: None,
             }],
             Err(message) => return usage_error(message),
         },

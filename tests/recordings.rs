@@ -271,3 +271,117 @@ fn export_asciicast_of_a_pipe_child_gets_terminal_line_endings() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-data"));
 }
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("fdscope.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn log_dir_files_equal_run_json_for_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[console]
+log_dir = "{}"
+
+[[command]]
+name = "wc"
+program = "wc"
+on_start = [ {{ write = "one two\nthree\n" }}, {{ close = 0 }} ]
+
+[[command]]
+name = "both"
+program = "sh"
+args = ["sh", "-c", "echo out; echo err >&2; exit 4"]
+"#,
+            logs.display()
+        ),
+    );
+    let run = || {
+        fdscope(&[
+            "run",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "wc",
+            "both",
+        ])
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for name in ["wc", "both"] {
+        let logged = std::fs::read_to_string(logs.join(format!("{name}-1.jsonl"))).unwrap();
+        let printed: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains(&format!(r#""name":"{name}""#)))
+            .collect();
+        assert!(printed.len() >= 5, "{stdout}");
+        assert_eq!(logged.lines().collect::<Vec<_>>(), printed, "{name}");
+    }
+    // A second run gets new files; the first ones stay.
+    let _ = run();
+    assert!(logs.join("wc-2.jsonl").exists());
+    assert!(logs.join("wc-1.jsonl").exists());
+}
+
+#[test]
+fn log_files_keep_only_lengths_beyond_log_max_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[console]
+log_max_bytes = 1
+
+[[command]]
+name = "flood"
+program = "sh"
+args = ["sh", "-c", "for i in $(seq 200); do echo line $i; done"]
+log_dir = "{}"
+"#,
+            logs.display()
+        ),
+    );
+    let out = fdscope(&[
+        "run",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        "flood",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read(logs.join("flood-1.jsonl")).unwrap();
+    let transcript = read_transcript(text.as_slice()).unwrap();
+    assert!(transcript.errors.is_empty());
+    let chunks: Vec<&Record> = transcript
+        .records
+        .iter()
+        .filter(|r| r.event.name() == "child_data_received")
+        .collect();
+    let total: usize = chunks.iter().map(|r| r.len).sum();
+    assert_eq!(
+        total,
+        (1..=200)
+            .map(|i| format!("line {i}\n").len())
+            .sum::<usize>()
+    );
+    let kept: usize = chunks.iter().filter(|r| r.has_data).map(|r| r.len).sum();
+    // connection_made alone passes the 1-byte bound: every chunk is a length only.
+    assert_eq!(kept, 0, "bytes beyond the bound are not logged");
+    assert!(
+        !String::from_utf8_lossy(&text).contains("line 1"),
+        "no chunk bytes in the file"
+    );
+    assert_eq!(
+        transcript.records.last().unwrap().event.name(),
+        "process_ended"
+    );
+}
