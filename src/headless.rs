@@ -23,6 +23,8 @@ pub struct Job {
     pub spec: ProcessSpec,
     /// Writes, closes and delayed signals, in order.
     pub actions: Vec<StartAction>,
+    /// Log its transcript to `DIR/NAME-K.jsonl` (`log_dir`), with this `log_max_bytes`.
+    pub log: Option<(PathBuf, u64)>,
 }
 
 /// How `run` prints.
@@ -36,6 +38,8 @@ pub struct RunOptions {
     pub summary: bool,
     /// Write events to this file instead of stdout.
     pub events: Option<PathBuf>,
+    /// Also draw the events as an SVG sequence diagram to this file.
+    pub diagram: Option<PathBuf>,
 }
 
 /// Runs every job concurrently, prints their events, and returns the exit code:
@@ -53,6 +57,7 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
     let mut codes = vec![None; jobs.len()];
     let mut summaries = vec![Summary::default(); jobs.len()];
     let names: Vec<Option<String>> = jobs.iter().map(|j| j.name.clone()).collect();
+    let mut recorded = Vec::new();
     let forward = Forwarder::start()?;
     for (index, job) in jobs.into_iter().enumerate() {
         let process = match spawn(&job.spec) {
@@ -63,6 +68,12 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
                 continue;
             }
         };
+        let mut log = job.log.as_ref().and_then(|(dir, max)| {
+            let name = job.name.as_deref().unwrap_or("run");
+            crate::record::log::LogFile::create(dir, name, *max)
+                .map_err(|e| eprintln!("fdscope: log_dir {}: {e}", dir.display()))
+                .ok()
+        });
         apply_actions(&process.transport, job.actions);
         forward.add(process.transport.clone());
         transports.push(process.transport);
@@ -70,6 +81,12 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         let mut events = process.events;
         tokio::spawn(async move {
             while let Some((elapsed, event)) = events.recv_timed().await {
+                if let Some(file) = &mut log {
+                    if let Err(e) = file.write(elapsed, &event) {
+                        eprintln!("fdscope: {}: {e}", file.path().display());
+                        log = None;
+                    }
+                }
                 if tx.send((index, elapsed, event)).await.is_err() {
                     break;
                 }
@@ -89,6 +106,11 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
                 codes[*index] = Some(status.shell_code());
             }
             let name = names[*index].as_deref();
+            if options.diagram.is_some() {
+                recorded.push(crate::record::diagram::record_without_data(
+                    *elapsed, event, name,
+                ));
+            }
             let line = if options.summary {
                 summaries[*index].add(*elapsed, event);
                 None
@@ -124,6 +146,10 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         }
     }
     let _ = out.flush();
+    if let Some(path) = &options.diagram {
+        std::fs::write(path, crate::record::diagram::to_svg(&recorded))
+            .map_err(|e| anyhow::anyhow!("cannot write the diagram to {}: {e}", path.display()))?;
+    }
     Ok(exit_code(&codes))
 }
 

@@ -26,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod escape;
 pub mod headless;
+pub mod record;
 pub mod spawn;
 pub mod transcript;
 pub mod tui;

@@ -68,6 +68,31 @@ enum Command {
     },
     /// Ask a running console or server (`--listen`, `serve`) to do something.
     Ctl(fdscope::control::client::CtlArgs),
+    /// Draw a recorded transcript (JSON lines) as an SVG sequence diagram of the fd order.
+    Diagram {
+        /// The transcript (from run --json, --events, the console's w, log_dir).
+        file: PathBuf,
+        /// Where to write the SVG (default: FILE with .svg).
+        #[arg(short, long, value_name = "OUT.svg")]
+        output: Option<PathBuf>,
+    },
+    /// Export a recorded transcript to another format.
+    Export {
+        /// As an asciicast v2 file (fd 1: a pty's screen output, or stdout), for asciinema.
+        #[arg(long, required = true)]
+        asciicast: bool,
+        /// The transcript (JSON lines).
+        file: PathBuf,
+        /// The command to export, when the transcript has several.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The terminal size for the player (default 80x24).
+        #[arg(long, value_name = "COLSxROWS", value_parser = parse_cast_size)]
+        size: Option<(u16, u16)>,
+        /// Where to write it (default: FILE with .cast).
+        #[arg(short, long, value_name = "OUT.cast")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// How to start a child (shared by run, output, value).
@@ -128,6 +153,9 @@ struct RunArgs {
     /// Print only per-fd byte counts and the final status.
     #[arg(long)]
     summary: bool,
+    /// Also draw the events as an SVG sequence diagram to FILE.
+    #[arg(long, value_name = "OUT.svg")]
+    diagram: Option<PathBuf>,
     /// Run the commands NAME... of this config file instead of a program.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -159,6 +187,17 @@ fn parse_write(text: &str) -> Result<(i32, Vec<u8>), String> {
         .ok_or("expected FD=TEXT, e.g. 0='2^10\\n'")?;
     let fd = parse_fd_number(fd)?;
     Ok((fd, fdscope::escape::unescape(data)))
+}
+
+fn parse_cast_size(text: &str) -> Result<(u16, u16), String> {
+    let (cols, rows) = text
+        .split_once('x')
+        .ok_or("expected COLSxROWS, e.g. 80x24")?;
+    let number = |t: &str| t.trim().parse::<u16>().ok().filter(|n| *n > 0);
+    match (number(cols), number(rows)) {
+        (Some(cols), Some(rows)) => Ok((cols, rows)),
+        _ => Err(format!("`{text}` is not COLSxROWS")),
+    }
 }
 
 fn parse_timed_signal(text: &str) -> Result<(u64, Signal), String> {
@@ -287,10 +326,15 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
                 };
                 let mut all = command.on_start.clone();
                 all.extend(actions.iter().cloned());
+                let log = config
+                    .log
+                    .dir_for(&command.name)
+                    .map(|dir| (dir.to_path_buf(), config.log.max_bytes));
                 jobs.push(Job {
                     name: Some(command.name.clone()),
                     spec: command.spec.clone(),
                     actions: all,
+                    log,
                 });
             }
             jobs
@@ -300,6 +344,7 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
                 name: None,
                 spec,
                 actions,
+                log: None,
             }],
             Err(message) => return usage_error(message),
         },
@@ -309,6 +354,7 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
         no_data: args.no_data,
         summary: args.summary,
         events: args.events.clone(),
+        diagram: args.diagram.clone(),
     };
     match runtime().block_on(headless::run(jobs, &options)) {
         Ok(code) => code,
@@ -389,6 +435,14 @@ fn main() -> ExitCode {
             start,
         }) => serve_command(config, listen_path(listen), start),
         Some(Command::Ctl(args)) => fdscope::control::client::run(args),
+        Some(Command::Diagram { file, output }) => fdscope::record::cli::diagram(&file, output),
+        Some(Command::Export {
+            asciicast: _,
+            file,
+            name,
+            size,
+            output,
+        }) => fdscope::record::cli::export_asciicast(&file, name, size, output),
         None => {
             let config = match &cli.config {
                 Some(path) => match load_config(path) {

@@ -145,7 +145,7 @@ fn loading_names_the_path_and_reports_unreadable_files() {
     assert_eq!(
         error.to_string(),
         format!(
-            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `on_start` or `autostart`\n",
+            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `on_start`, `autostart` or `log_dir`\n",
             path.display()
         )
     );

@@ -45,7 +45,7 @@ fn typed(app: &mut App, text: &str, now: Instant) {
 fn started(app: &mut App, now: Instant) -> u64 {
     update::act(app, Action::Down, now);
     let fx = update::act(app, Action::Start, now);
-    let [Effect::Spawn { id, spec }] = fx.as_slice() else {
+    let [Effect::Spawn { id, spec, .. }] = fx.as_slice() else {
         panic!("Start should ask for exactly one spawn: {fx:?}");
     };
     assert_eq!(spec.argv()[0], "bc");

@@ -24,6 +24,7 @@ pub(crate) const KEYS: &[&str] = &[
     "description",
     "on_start",
     "autostart",
+    "log_dir",
 ];
 
 /// What reading one command gave: its name (when readable, for the duplicate check, even
@@ -31,6 +32,8 @@ pub(crate) const KEYS: &[&str] = &[
 pub(crate) struct ReadCommand {
     pub(crate) name: Option<(String, Range<usize>)>,
     pub(crate) command: Option<CommandConfig>,
+    /// Its `log_dir`, if it has one.
+    pub(crate) log_dir: Option<std::path::PathBuf>,
 }
 
 /// Reads one command; `span` is its `[[command]]` header (or inline table).
@@ -89,6 +92,7 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
     let pty = field("pty").and_then(|value| read_pty(reader, value));
     let description = field("description").and_then(|v| reader.string("`description`", v));
     let autostart = field("autostart").and_then(|v| reader.boolean("`autostart`", v));
+    let log_dir = field("log_dir").and_then(|v| super::read_log_dir(reader, v));
 
     // The fd map, then what refers to it: labels and on_start.
     let is_pty = matches!(pty, Some(Some(_)));
@@ -119,6 +123,7 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
             return ReadCommand {
                 name,
                 command: None,
+                log_dir,
             };
         };
         let mut spec = ProcessSpec::new(program.clone())
@@ -151,7 +156,11 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
             description,
         })
     };
-    ReadCommand { name, command }
+    ReadCommand {
+        name,
+        command,
+        log_dir,
+    }
 }
 
 fn read_args(reader: &mut Reader, value: &Value<'_>) -> Option<Vec<String>> {

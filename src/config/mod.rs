@@ -63,6 +63,42 @@ pub struct Config {
     pub commands: Vec<CommandConfig>,
     /// The `[console]` table (defaults when absent).
     pub console: ConsoleSettings,
+    /// Where instance transcripts are logged (`log_dir`, `log_max_bytes`).
+    pub log: LogSettings,
+}
+
+/// Transcript log files: `log_dir` in `[console]` (every command) or in a `[[command]]`
+/// (that one, overriding), and `log_max_bytes` in `[console]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `[console] log_dir`: the directory for every command's logs.
+    pub dir: Option<std::path::PathBuf>,
+    /// Per command `log_dir`, by command name.
+    pub commands: BTreeMap<String, std::path::PathBuf>,
+    /// Size of a log file beyond which chunks are logged without their bytes
+    /// (`log_max_bytes`, default 64 MiB).
+    pub max_bytes: u64,
+}
+
+impl Default for LogSettings {
+    /// No logs; 64 MiB before lengths only.
+    fn default() -> Self {
+        LogSettings {
+            dir: None,
+            commands: BTreeMap::new(),
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+impl LogSettings {
+    /// The log directory of command `name`, if it is logged.
+    pub fn dir_for(&self, name: &str) -> Option<&Path> {
+        self.commands
+            .get(name)
+            .or(self.dir.as_ref())
+            .map(|p| p.as_path())
+    }
 }
 
 /// Settings of the interactive console (`[console]`).
@@ -223,6 +259,7 @@ impl Config {
         let mut reader = Reader::default();
         let mut commands = Vec::new();
         let mut console = ConsoleSettings::default();
+        let mut log = LogSettings::default();
         let mut names: BTreeMap<String, Range<usize>> = BTreeMap::new();
         let index = LineIndex::new(text);
         for (key, value) in root.get_ref() {
@@ -240,19 +277,28 @@ impl Config {
                             }
                             names.insert(name.clone(), span.clone());
                         }
+                        if let (Some(command), Some(dir)) = (&read.command, &read.log_dir) {
+                            log.commands.insert(command.name.clone(), dir.clone());
+                        }
                         commands.extend(read.command);
                     }
                 }
                 "console" => {
-                    if let Some(settings) = read_console(&mut reader, value) {
+                    if let Some((settings, dir, max)) = read_console(&mut reader, value) {
                         console = settings;
+                        log.dir = dir;
+                        log.max_bytes = max.unwrap_or(log.max_bytes);
                     }
                 }
                 _ => reader.unknown_key(key, "at the top level", &["command", "console"]),
             }
         }
         if reader.problems.is_empty() {
-            Ok(Config { commands, console })
+            Ok(Config {
+                commands,
+                console,
+                log,
+            })
         } else {
             Err(reader.problems.into_error(text, origin))
         }
@@ -337,11 +383,21 @@ fn read_commands(reader: &mut Reader, value: &reader::Value<'_>) -> Vec<command:
         .collect()
 }
 
-fn read_console(reader: &mut Reader, value: &reader::Value<'_>) -> Option<ConsoleSettings> {
-    const KEYS: &[&str] = &["scrollback_lines", "stop_grace_ms"];
+/// `[console]`: the settings, `log_dir` and `log_max_bytes`.
+type ReadConsole = (ConsoleSettings, Option<std::path::PathBuf>, Option<u64>);
+
+fn read_console(reader: &mut Reader, value: &reader::Value<'_>) -> Option<ReadConsole> {
+    const KEYS: &[&str] = &[
+        "scrollback_lines",
+        "stop_grace_ms",
+        "log_dir",
+        "log_max_bytes",
+    ];
     let table = reader.table("`console`", value)?;
     let before = reader.count();
     let mut settings = ConsoleSettings::default();
+    let mut log_dir = None;
+    let mut log_max = None;
     for (key, value) in table {
         match key.get_ref().as_ref() {
             "scrollback_lines" => {
@@ -356,8 +412,28 @@ fn read_console(reader: &mut Reader, value: &reader::Value<'_>) -> Option<Consol
                     settings.stop_grace_ms = n as u64;
                 }
             }
+            "log_dir" => log_dir = read_log_dir(reader, value),
+            "log_max_bytes" => {
+                let max = i128::from(u64::MAX);
+                log_max = reader
+                    .integer("`log_max_bytes`", value, 0, max)
+                    .map(|n| n as u64);
+            }
             _ => reader.unknown_key(key, "in [console]", KEYS),
         }
     }
-    (reader.count() == before).then_some(settings)
+    (reader.count() == before).then_some((settings, log_dir, log_max))
+}
+
+/// A `log_dir` value: a non-empty path.
+pub(crate) fn read_log_dir(
+    reader: &mut Reader,
+    value: &reader::Value<'_>,
+) -> Option<std::path::PathBuf> {
+    let dir = reader.string("`log_dir`", value)?;
+    if dir.trim().is_empty() {
+        reader.error(value.span(), "`log_dir` must not be empty");
+        return None;
+    }
+    Some(dir.into())
 }

@@ -14,6 +14,8 @@ pub enum Effect {
     Spawn {
         /// The new instance.
         id: u64,
+        /// Its command's name (for its `log_dir` file).
+        name: String,
         /// What to start (the pty already sized from its pane).
         spec: ProcessSpec,
     },

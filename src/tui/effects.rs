@@ -20,6 +20,8 @@ pub struct Performer {
     pub to_terminal: Vec<u8>,
     /// The mouse capture the loop should set, if it changed.
     pub mouse: Option<bool>,
+    /// Where instance transcripts are logged (`log_dir`).
+    pub log: crate::config::LogSettings,
 }
 
 impl Performer {
@@ -32,6 +34,7 @@ impl Performer {
             tx,
             to_terminal: Vec::new(),
             mouse: None,
+            log: crate::config::LogSettings::default(),
         }
     }
 
@@ -59,7 +62,7 @@ impl Performer {
 
     fn perform_one(&mut self, effect: Effect) -> Option<Msg> {
         match effect {
-            Effect::Spawn { id, spec } => Some(self.spawn(id, &spec)),
+            Effect::Spawn { id, name, spec } => Some(self.spawn(id, &name, &spec)),
             Effect::Write { id, fd, data } => {
                 let t = self.transports.get(&id)?;
                 t.write_to_child(fd, data)
@@ -116,7 +119,7 @@ impl Performer {
     }
 
     /// Spawns instance `id`, tracks it for the panic hook, and forwards its events.
-    fn spawn(&mut self, id: u64, spec: &crate::ProcessSpec) -> Msg {
+    fn spawn(&mut self, id: u64, name: &str, spec: &crate::ProcessSpec) -> Msg {
         let process = match spawn(spec) {
             Ok(process) => process,
             Err(err) => {
@@ -130,8 +133,15 @@ impl Performer {
         let started = process.events.started();
         let tx = self.tx.clone();
         let mut events = process.events;
+        // The log is written here, as events arrive, not by `update`: it is I/O.
+        let mut log = self.log.dir_for(name).and_then(|dir| {
+            crate::record::log::LogFile::create(dir, name, self.log.max_bytes).ok()
+        });
         tokio::spawn(async move {
             while let Some((at, event)) = events.recv_timed().await {
+                if log.as_mut().is_some_and(|f| f.write(at, &event).is_err()) {
+                    log = None;
+                }
                 if tx.send(Msg::Child { id, at, event }).await.is_err() {
                     break; // the console is gone; dropping `events` keeps the child drained
                 }

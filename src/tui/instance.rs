@@ -82,9 +82,10 @@ pub fn start(app: &mut App, ci: usize, now: Instant, fx: &mut Vec<Effect>) -> us
     }
     let id = app.procs.next_id;
     app.procs.next_id += 1;
-    let inst = Instance::new(id, ci, cmd.name.clone(), panes, uses_console, notes, now);
+    let name = cmd.name.clone();
+    let inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
     app.procs.instances.push(inst);
-    fx.push(Effect::Spawn { id, spec });
+    fx.push(Effect::Spawn { id, name, spec });
     app.procs.instances.len() - 1
 }
 

@@ -101,7 +101,9 @@ pub async fn run_loop(
         config.console,
         Rect::new(0, 0, size.width, size.height),
     );
-    let mut driver = Driver::new(app, Performer::new(tx, Some(console.input)));
+    let mut performer = Performer::new(tx, Some(console.input));
+    performer.log = config.log;
+    let mut driver = Driver::new(app, performer);
     start_named(&mut driver, &start);
     let mut remote = server.map(Remote::new);
     let result = drive(&mut driver, &mut term, &mut keys, &mut rx, &mut remote).await;

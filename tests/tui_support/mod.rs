@@ -43,6 +43,7 @@ pub fn config(commands: Vec<CommandConfig>) -> Config {
             scrollback_lines: 2000,
             stop_grace_ms: 1000,
         },
+        log: Default::default(),
     }
 }
 
