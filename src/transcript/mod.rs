@@ -1,9 +1,11 @@
 //! Events as text: the human transcript (like the seed's verbose example) and JSON lines.
 
 mod event;
+mod notes;
 pub use event::{
     FailReason, Groups, HeldOpen, Holder, Ready, ScriptFailed, ScriptStep, TranscriptEvent,
 };
+pub use notes::{event_json_line, event_text_line};
 
 use crate::escape::escape;
 use crate::spawn::{ExitStatus, ProcessEvent};

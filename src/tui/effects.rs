@@ -59,7 +59,7 @@ impl Performer {
 
     fn perform_one(&mut self, effect: Effect) -> Option<Msg> {
         match effect {
-            Effect::Spawn { id, spec } => Some(self.spawn(id, &spec)),
+            Effect::Spawn { id, spec, script } => Some(self.spawn(id, &spec, script)),
             Effect::Write { id, fd, data } => {
                 let t = self.transports.get(&id)?;
                 t.write_to_child(fd, data)
@@ -116,7 +116,12 @@ impl Performer {
     }
 
     /// Spawns instance `id`, tracks it for the panic hook, and forwards its events.
-    fn spawn(&mut self, id: u64, spec: &crate::ProcessSpec) -> Msg {
+    fn spawn(
+        &mut self,
+        id: u64,
+        spec: &crate::ProcessSpec,
+        script: Option<crate::script::ScriptJob>,
+    ) -> Msg {
         let process = match spawn(spec) {
             Ok(process) => process,
             Err(err) => {
@@ -129,16 +134,22 @@ impl Performer {
         let pid = process.transport.pid();
         let started = process.events.started();
         let tx = self.tx.clone();
-        let mut events = process.events;
-        tokio::spawn(async move {
-            while let Some((at, event)) = events.recv_timed().await {
-                if tx.send(Msg::Child { id, at, event }).await.is_err() {
-                    break; // the console is gone; dropping `events` keeps the child drained
-                }
+        let transport = process.transport.clone();
+        match script {
+            Some(job) => super::script::drive(id, process, job, tx),
+            None => {
+                let mut events = process.events;
+                tokio::spawn(async move {
+                    while let Some((at, event)) = events.recv_timed().await {
+                        if tx.send(Msg::Child { id, at, event }).await.is_err() {
+                            break; // the console is gone; dropping `events` keeps the child drained
+                        }
+                    }
+                });
             }
-        });
-        terminal::track_child(process.transport.clone());
-        self.transports.insert(id, process.transport);
+        }
+        terminal::track_child(transport.clone());
+        self.transports.insert(id, transport);
         Msg::Spawned { id, pid, started }
     }
 }
