@@ -27,6 +27,7 @@ pub mod control;
 pub mod escape;
 pub mod headless;
 pub mod record;
+pub mod script;
 pub mod spawn;
 pub mod transcript;
 pub mod tui;

@@ -2,8 +2,8 @@
 //! subcommands `run`, `output`, `value` and `check`.
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use fdscope::config::{Config, StartAction};
-use fdscope::headless::{self, Job, RunOptions};
+use fdscope::config::Config;
+use fdscope::headless::{self, CliStep, Job, RunOptions};
 use fdscope::spawn::{parse_fd_assignment as parse_fd, parse_fd_number, parse_signal};
 use fdscope::{ChildFd, ProcessSpec, PtySize, Signal};
 use std::ffi::OsString;
@@ -43,7 +43,7 @@ fn listen_path(path: Option<PathBuf>) -> PathBuf {
 #[derive(Subcommand)]
 enum Command {
     /// Run a program (or configured commands) and print its event transcript.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print a program's stdout; fail, showing the stderr text, if it writes to stderr.
     Output(OneShotArgs),
     /// Print a program's exit code.
@@ -138,6 +138,16 @@ struct RunArgs {
     /// Close child fd FD at start (after the --write options given before it).
     #[arg(long, value_name = "FD", value_parser = parse_fd_number, allow_hyphen_values = true)]
     close: Vec<i32>,
+    /// Wait until REGEX matches output of child fd FD (default 1), after the options
+    /// before it; fails the run (exit 124) on timeout, EOF or exit without a match.
+    #[arg(long, value_name = "[FD=]REGEX", allow_hyphen_values = true)]
+    expect: Vec<String>,
+    /// Timeout in seconds for the --expect options after it (default 10).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    timeout: Vec<std::time::Duration>,
+    /// Wait SECS seconds at this point of the script.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds_or_zero)]
+    sleep: Vec<std::time::Duration>,
     /// Send signal SIG to the child MS milliseconds after start.
     #[arg(long, value_name = "MS:SIG", value_parser = parse_timed_signal, allow_hyphen_values = true)]
     signal: Vec<(u64, Signal)>,
@@ -200,6 +210,34 @@ fn parse_cast_size(text: &str) -> Result<(u16, u16), String> {
     }
 }
 
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n))
+        }
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
+}
+
+fn parse_seconds_or_zero(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(std::time::Duration::ZERO);
+    }
+    parse_seconds(text)
+}
+
+/// `--expect [FD=]REGEX`: a leading number and `=` name the fd.
+fn parse_expect(text: &str) -> (i32, String) {
+    if let Some((fd, regex)) = text.split_once('=') {
+        if !fd.is_empty() && fd.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(fd) = parse_fd_number(fd) {
+                return (fd, regex.to_owned());
+            }
+        }
+    }
+    (1, text.to_owned())
+}
+
 fn parse_timed_signal(text: &str) -> Result<(u64, Signal), String> {
     let (ms, sig) = text
         .split_once(':')
@@ -250,34 +288,87 @@ impl SpawnArgs {
     }
 }
 
-/// The --write and --close actions in the order they were given on the command line.
-fn ordered_actions(args: &RunArgs, matches: &ArgMatches) -> Vec<StartAction> {
+/// The --write, --close, --expect, --timeout and --sleep options in the order they were
+/// given on the command line: the script of the run.
+fn ordered_steps(args: &RunArgs, matches: &ArgMatches) -> Vec<CliStep> {
     let indices = |id: &str| -> Vec<usize> {
         matches
             .indices_of(id)
             .map(|i| i.collect())
             .unwrap_or_default()
     };
-    let writes = indices("write").into_iter().zip(
-        args.write
-            .iter()
-            .cloned()
-            .map(|(fd, data)| StartAction::Write { fd, data }),
+    let mut ordered: Vec<(usize, CliStep)> = Vec::new();
+    ordered.extend(
+        indices("write").into_iter().zip(
+            args.write
+                .iter()
+                .cloned()
+                .map(|(fd, data)| CliStep::Write { fd, data }),
+        ),
     );
-    let closes = indices("close")
-        .into_iter()
-        .zip(args.close.iter().map(|&fd| StartAction::Close { fd }));
-    let mut ordered: Vec<(usize, StartAction)> = writes.chain(closes).collect();
+    ordered.extend(
+        indices("close")
+            .into_iter()
+            .zip(args.close.iter().map(|&fd| CliStep::Close { fd })),
+    );
+    ordered.extend(
+        indices("expect")
+            .into_iter()
+            .zip(args.expect.iter().map(|text| {
+                let (fd, regex) = parse_expect(text);
+                CliStep::Expect { fd, regex }
+            })),
+    );
+    ordered.extend(
+        indices("timeout")
+            .into_iter()
+            .zip(args.timeout.iter().map(|&d| CliStep::Timeout(d))),
+    );
+    ordered.extend(
+        indices("sleep")
+            .into_iter()
+            .zip(args.sleep.iter().map(|&d| CliStep::Sleep(d))),
+    );
     ordered.sort_by_key(|(index, _)| *index);
-    let signals = args
-        .signal
-        .iter()
-        .map(|&(after_ms, signal)| StartAction::Signal { after_ms, signal });
-    ordered
-        .into_iter()
-        .map(|(_, action)| action)
-        .chain(signals)
-        .collect()
+    ordered.into_iter().map(|(_, step)| step).collect()
+}
+
+/// The jobs of `run --config FILE NAME…`: the named commands and their dependencies,
+/// dependencies first; `extra` (the command line's script) is added to each named one.
+fn config_jobs(
+    config: &Config,
+    names: &[String],
+    extra: &fdscope::script::Script,
+    signals: &[(u64, Signal)],
+) -> Result<Vec<Job>, String> {
+    let plan = fdscope::script::Plan::new(config, names).map_err(|e| e.to_string())?;
+    let mut jobs: Vec<Job> = Vec::new();
+    for name in &plan.order {
+        let Some(command) = config.command(name) else {
+            continue;
+        };
+        let requested = plan.is_requested(name);
+        let mut script = command.script.clone();
+        let mut job_signals = Vec::new();
+        if requested {
+            script.extend(extra.iter().cloned());
+            job_signals = signals.to_vec();
+        }
+        let mut job = Job::new(Some(command.name.clone()), command.spec.clone(), script);
+        job.script.ready = command.ready.clone();
+        job.signals = job_signals;
+        job.requested = requested;
+        job.depends_on = command
+            .depends_on
+            .iter()
+            .filter_map(|(dep, condition)| {
+                let index = jobs.iter().position(|j| j.name.as_deref() == Some(dep))?;
+                Some((index, *condition))
+            })
+            .collect();
+        jobs.push(job);
+    }
+    Ok(jobs)
 }
 
 fn usage_error(message: impl std::fmt::Display) -> i32 {
@@ -302,7 +393,11 @@ fn load_config(path: &std::path::Path) -> Result<Config, i32> {
 }
 
 fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
-    let actions = ordered_actions(&args, matches);
+    let script = match headless::cli_script(ordered_steps(&args, matches)) {
+        Ok(script) => script,
+        Err(message) => return usage_error(message),
+    };
+    let mut stop_grace_ms = None;
     let jobs = match &args.config {
         Some(path) => {
             let config = match load_config(path) {
@@ -312,40 +407,40 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
             if args.command.is_empty() {
                 return usage_error("--config needs at least one command NAME");
             }
-            let mut jobs = Vec::new();
-            for name in &args.command {
-                let name = name.to_string_lossy();
-                let Some(command) = config.command(&name) else {
-                    let known: Vec<&str> =
-                        config.commands.iter().map(|c| c.name.as_str()).collect();
-                    return usage_error(format!(
-                        "no command `{name}` in {} (it has: {})",
-                        path.display(),
-                        known.join(", ")
-                    ));
-                };
-                let mut all = command.on_start.clone();
-                all.extend(actions.iter().cloned());
-                let log = config
-                    .log
-                    .dir_for(&command.name)
-                    .map(|dir| (dir.to_path_buf(), config.log.max_bytes));
-                jobs.push(Job {
-                    name: Some(command.name.clone()),
-                    spec: command.spec.clone(),
-                    actions: all,
-                    log,
-                });
+            stop_grace_ms = Some(config.console.stop_grace_ms);
+            let names: Vec<String> = args
+                .command
+                .iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            if let Some(name) = names.iter().find(|n| config.command(n).is_none()) {
+                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
+                return usage_error(format!(
+                    "no command `{name}` in {} (it has: {})",
+                    path.display(),
+                    known.join(", ")
+                ));
             }
-            jobs
+            match config_jobs(&config, &names, &script, &args.signal) {
+                Ok(mut jobs) => {
+                    for job in &mut jobs {
+                        let name = job.name.clone().unwrap_or_default();
+                        job.log = config
+                            .log
+                            .dir_for(&name)
+                            .map(|dir| (dir.to_path_buf(), config.log.max_bytes));
+                    }
+                    jobs
+                }
+                Err(message) => return usage_error(message),
+            }
         }
         None => match args.spawn.spec(&args.command) {
-            Ok(spec) => vec![Job {
-                name: None,
-                spec,
-                actions,
-                log: None,
-            }],
+            Ok(spec) => {
+                let mut job = Job::new(None, spec, script);
+                job.signals = args.signal.clone();
+                vec![job]
+            }
             Err(message) => return usage_error(message),
         },
     };
@@ -355,6 +450,7 @@ fn run_command(args: RunArgs, matches: &ArgMatches) -> i32 {
         summary: args.summary,
         events: args.events.clone(),
         diagram: args.diagram.clone(),
+        stop_grace_ms,
     };
     match runtime().block_on(headless::run(jobs, &options)) {
         Ok(code) => code,
@@ -403,7 +499,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Some(Command::Run(args)) => {
             let sub = matches.subcommand_matches("run").expect("run matched");
-            run_command(args, sub)
+            run_command(*args, sub)
         }
         Some(Command::Output(args)) => match args.spawn.spec(&args.command) {
             Ok(spec) => runtime().block_on(headless::output(&spec)),

@@ -2,8 +2,9 @@
 //! built-in command run for real through the engine.
 
 use fdscope::config::{
-    CommandConfig, Config, ConsoleSettings, Diagnostic, StartAction, BUILTIN_ORIGIN, BUILTIN_TOML,
+    CommandConfig, Config, ConsoleSettings, Diagnostic, BUILTIN_ORIGIN, BUILTIN_TOML,
 };
+use fdscope::script::{Condition, ExitWant, Pattern, ReadySpec, Step};
 use fdscope::{
     spawn, ChildFd, EventStream, ExitStatus, ProcessEvent, ProcessSpec, ProcessTransport, PtySize,
     Signal,
@@ -16,7 +17,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::time::timeout;
+use tokio::time::{sleep_until, timeout, Instant};
 
 fn fixtures(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -145,7 +146,7 @@ fn loading_names_the_path_and_reports_unreadable_files() {
     assert_eq!(
         error.to_string(),
         format!(
-            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `on_start`, `autostart` or `log_dir`\n",
+            "{}:4:1: unknown key `bogus` in [[command]]; expected `name`, `program`, `args`, `env`, `inherit_env`, `cwd`, `uid`, `gid`, `pty`, `child_fds`, `labels`, `description`, `script`, `ready`, `depends_on`, `autostart` or `log_dir`\n",
             path.display()
         )
     );
@@ -212,7 +213,8 @@ fn a_minimal_command_gets_the_documented_defaults() {
         wc.spec.child_fds,
         BTreeMap::from([(0, ChildFd::Write), (1, ChildFd::Read), (2, ChildFd::Read)])
     );
-    assert!(wc.on_start.is_empty());
+    assert!(wc.script.is_empty());
+    assert!(wc.ready.is_none() && wc.depends_on.is_empty());
     assert!(!wc.autostart);
     assert!(wc.labels.is_empty());
     assert_eq!(wc.description, None);
@@ -271,36 +273,59 @@ fn every_key_reaches_the_process_spec() {
             (4, "out".to_owned())
         ])
     );
+    let pattern = |source: &str| Pattern::new(source).unwrap();
     assert_eq!(
-        all.on_start,
+        all.script,
         vec![
-            StartAction::Write {
+            Step::Write {
                 fd: 3,
-                data: b"ababab".to_vec()
+                data: b"ab".to_vec(),
+                repeat: 3
             },
-            StartAction::Write {
+            Step::Write {
                 fd: 0,
-                data: b"typed\n".to_vec()
+                data: b"typed\n".to_vec(),
+                repeat: 1
             },
-            StartAction::Close { fd: 3 },
-            StartAction::Close { fd: 0 },
-            StartAction::Signal {
-                after_ms: 0,
+            Step::Close { fd: 3 },
+            Step::Expect {
+                fd: 1,
+                pattern: pattern("^(?P<line>typed)$"),
+                timeout: Duration::from_millis(2500)
+            },
+            Step::Expect {
+                fd: 4,
+                pattern: pattern("x"),
+                timeout: Duration::from_secs(10)
+            },
+            Step::Close { fd: 0 },
+            Step::Signal {
                 signal: Signal::SIGUSR1
             },
-            StartAction::Signal {
-                after_ms: 1500,
-                signal: Signal::SIGKILL
+            Step::Sleep {
+                duration: Duration::from_millis(1500)
             },
-            StartAction::Signal {
-                after_ms: 16,
+            Step::Signal {
                 signal: Signal::SIGTERM
+            },
+            Step::Exit {
+                want: ExitWant::Signal(Signal::SIGTERM),
+                timeout: Duration::from_secs(16)
             },
         ]
     );
     assert_eq!(
-        format!("{:?}", all.on_start[1]),
-        r#"Write { fd: 0, data: "typed\n" }"#
+        all.ready,
+        Some(ReadySpec {
+            pattern: pattern("ready"),
+            fd: 4,
+            timeout: Duration::from_secs(3)
+        })
+    );
+    assert_eq!(all.script[1].describe(), r#"write "typed\n" to fd 0"#);
+    assert_eq!(
+        config.command("minimal").unwrap().depends_on,
+        vec![("everything".to_owned(), Condition::Ready)]
     );
 }
 
@@ -380,7 +405,7 @@ child_fds = {}
 }
 
 #[test]
-fn on_start_on_a_pty_may_type_ctrl_d_repeatedly_and_close_extra_pipes() {
+fn script_on_a_pty_may_type_ctrl_d_repeatedly_and_close_extra_pipes() {
     let config = parse(
         r#"
 [[command]]
@@ -388,29 +413,25 @@ name = "cat-pty"
 program = "cat"
 pty = true
 child_fds = { 3 = "w", 4 = "r" }
-on_start = [ { write = "a\u0004" }, { close = 0 }, { write = "b\n" }, { close = 0 },
+script = [ { write = "a\u0004" }, { close = 0 }, { write = "b\n" }, { close = 0 },
              { write = "x", fd = 3 }, { close = 3 }, { close = 4 } ]
 "#,
     );
+    let write = |fd, data: &[u8]| Step::Write {
+        fd,
+        data: data.to_vec(),
+        repeat: 1,
+    };
     assert_eq!(
-        config.command("cat-pty").unwrap().on_start,
+        config.command("cat-pty").unwrap().script,
         vec![
-            StartAction::Write {
-                fd: 0,
-                data: b"a\x04".to_vec()
-            },
-            StartAction::Close { fd: 0 },
-            StartAction::Write {
-                fd: 0,
-                data: b"b\n".to_vec()
-            },
-            StartAction::Close { fd: 0 },
-            StartAction::Write {
-                fd: 3,
-                data: b"x".to_vec()
-            },
-            StartAction::Close { fd: 3 },
-            StartAction::Close { fd: 4 },
+            write(0, b"a\x04"),
+            Step::Close { fd: 0 },
+            write(0, b"b\n"),
+            Step::Close { fd: 0 },
+            write(3, b"x"),
+            Step::Close { fd: 3 },
+            Step::Close { fd: 4 },
         ]
     );
 }
@@ -456,13 +477,18 @@ fn the_example_config_loads_and_shows_every_key() {
         "pty",
         "child_fds",
         "labels",
-        "on_start",
+        "script",
         "write",
         "fd",
         "repeat",
         "close",
+        "expect",
+        "timeout",
         "signal",
-        "after_ms",
+        "sleep",
+        "exit",
+        "ready",
+        "depends_on",
         "autostart",
     ] {
         assert!(
@@ -473,7 +499,7 @@ fn the_example_config_loads_and_shows_every_key() {
 }
 
 /// The built-in commands, in file order; a new one needs a run test below.
-const BUILTIN_NAMES: [&str; 12] = [
+const BUILTIN_NAMES: [&str; 19] = [
     "wc",
     "wc-verbose",
     "true",
@@ -486,6 +512,13 @@ const BUILTIN_NAMES: [&str; 12] = [
     "shell-pty",
     "pty-status",
     "cat-term",
+    "bc-session",
+    "bc-session-pty",
+    "python-repl",
+    "sqlite-shell",
+    "gdb-prompt",
+    "fortune-server",
+    "fortune-client",
 ];
 
 #[test]
@@ -551,8 +584,8 @@ fn builtin(name: &str) -> CommandConfig {
 }
 
 // ---------------------------------------------------------------------------------------
-// Every built-in command, run for real: spawned by the engine, its on_start actions
-// applied at connection_made, then what a user would check.
+// Every built-in command, run for real: spawned by the engine, its script's writes,
+// closes and signals applied at connection_made, then what a user would check.
 
 /// Generous bound on any wait, so a bug fails the test instead of hanging it.
 const WAIT: Duration = Duration::from_secs(30);
@@ -562,6 +595,8 @@ struct Run {
     command: CommandConfig,
     transport: ProcessTransport,
     events: EventStream,
+    /// Signals from the script, due at these times.
+    signals: Vec<(Instant, Signal)>,
     data: BTreeMap<i32, Vec<u8>>,
     lost: Vec<i32>,
     exited: Option<ExitStatus>,
@@ -583,6 +618,7 @@ impl Run {
             command: command.clone(),
             transport: process.transport,
             events: process.events,
+            signals: Vec::new(),
             data: BTreeMap::new(),
             lost: Vec::new(),
             exited: None,
@@ -609,15 +645,46 @@ impl Run {
         String::from_utf8_lossy(self.data.get(&fd).map_or(&[][..], Vec::as_slice)).into_owned()
     }
 
-    /// The config's on_start actions, applied by the product's own runner (the one
-    /// `fdscope run --config FILE NAME` uses) at connection_made.
-    fn apply_on_start(&mut self) {
-        fdscope::headless::apply_actions(&self.transport, self.command.on_start.clone());
+    /// The script's writes, closes and signals (a signal after the sleeps before it), at
+    /// connection_made. Scripted built-ins (with expects) have their own tests.
+    fn apply_script(&mut self) {
+        let mut at = Instant::now();
+        for step in self.command.script.clone() {
+            let result = match &step {
+                Step::Write { fd, data, repeat } => self
+                    .transport
+                    .write_to_child(*fd, data.repeat(*repeat as usize)),
+                Step::Close { fd } => self.transport.close_child_fd(*fd),
+                Step::Signal { signal } => {
+                    self.signals.push((at, *signal));
+                    Ok(())
+                }
+                Step::Sleep { duration } => {
+                    at += *duration;
+                    Ok(())
+                }
+                Step::Expect { .. } | Step::Exit { .. } => Ok(()),
+            };
+            if let Err(error) = result {
+                panic!("script {step:?}: {error}\n{}", self.transcript());
+            }
+        }
     }
 
-    /// Handles one event; checks the event order as it goes.
+    /// Handles one event (or one due signal); checks the event order as it goes.
     async fn step(&mut self) {
-        let event = self.events.recv().await;
+        let next_signal = self.signals.iter().map(|(at, _)| *at).min();
+        let event = tokio::select! {
+            event = self.events.recv() => event,
+            _ = sleep_until(next_signal.unwrap_or_else(Instant::now)), if next_signal.is_some() => {
+                let now = Instant::now();
+                for (_, signal) in self.signals.iter().filter(|(at, _)| *at <= now) {
+                    self.transport.signal_process(*signal).unwrap();
+                }
+                self.signals.retain(|(at, _)| *at > now);
+                return;
+            }
+        };
         let Some(event) = event else {
             panic!("events ended before process_ended\n{}", self.transcript());
         };
@@ -628,7 +695,7 @@ impl Run {
             ProcessEvent::ConnectionMade { .. } => {
                 order(!self.connected, "second connection_made");
                 self.connected = true;
-                self.apply_on_start();
+                self.apply_script();
             }
             ProcessEvent::ChildDataReceived { fd, data } => {
                 order(self.connected && !self.lost.contains(fd), "data");
@@ -727,13 +794,14 @@ async fn builtin_wc_counts_the_guides_sentence() {
     let sentence = "accessing protocols through Twisted is fun!\n";
     let command = builtin("wc");
     assert_eq!(
-        command.on_start,
+        command.script,
         [
-            StartAction::Write {
+            Step::Write {
                 fd: 0,
-                data: sentence.into()
+                data: sentence.into(),
+                repeat: 1
             },
-            StartAction::Close { fd: 0 }
+            Step::Close { fd: 0 }
         ]
     );
     let mut run = Run::start(&command);
@@ -872,13 +940,16 @@ async fn builtin_inherit_shares_fds_0_1_2_with_the_parent() {
     let outer = CommandConfig {
         name: "test binary running inherit".into(),
         spec,
-        on_start: vec![
-            StartAction::Write {
+        script: vec![
+            Step::Write {
                 fd: 0,
                 data: b"a line from the test\n".to_vec(),
+                repeat: 1,
             },
-            StartAction::Close { fd: 0 },
+            Step::Close { fd: 0 },
         ],
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: BTreeMap::new(),
         description: None,

@@ -19,7 +19,9 @@ fn app(spec: ProcessSpec) -> App {
     let command = CommandConfig {
         name: "bc".into(),
         spec,
-        on_start: Vec::new(),
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: BTreeMap::new(),
         description: None,

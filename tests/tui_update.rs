@@ -4,7 +4,8 @@
 //! runtime and no child, are in `tui_transitions.rs`.)
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use fdscope::config::{CommandConfig, ConsoleSettings, StartAction};
+use fdscope::config::{CommandConfig, ConsoleSettings};
+use fdscope::script::Step;
 use fdscope::tui::action::{Action, Mode};
 use fdscope::tui::effects::{Driver, Performer};
 use fdscope::tui::pane::Body;
@@ -19,7 +20,9 @@ fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
     CommandConfig {
         name: name.into(),
         spec,
-        on_start: Vec::new(),
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: BTreeMap::new(),
         description: None,
@@ -235,20 +238,25 @@ async fn stop_sends_term_then_kill_after_the_grace_period() {
 }
 
 #[tokio::test]
-async fn on_start_actions_write_close_and_signal() {
+async fn script_steps_write_close_sleep_and_signal() {
     let mut cmd = command("wc", ProcessSpec::new("wc").args(["wc", "-c"]));
-    cmd.on_start = vec![
-        StartAction::Write {
+    cmd.script = vec![
+        Step::Write {
             fd: 0,
             data: b"12345".to_vec(),
+            repeat: 1,
         },
-        StartAction::Close { fd: 0 },
+        Step::Close { fd: 0 },
     ];
     let mut sleeper = command("sleeper", ProcessSpec::new("sleep").args(["sleep", "100"]));
-    sleeper.on_start = vec![StartAction::Signal {
-        after_ms: 100,
-        signal: Signal::SIGUSR1,
-    }];
+    sleeper.script = vec![
+        Step::Sleep {
+            duration: Duration::from_millis(100),
+        },
+        Step::Signal {
+            signal: Signal::SIGUSR1,
+        },
+    ];
     let (mut app, mut rx) = app(vec![cmd, sleeper]);
     app.act(Action::Start);
     run_until(&mut app, &mut rx, "wc to end", ended).await;

@@ -20,7 +20,9 @@ fn command(name: &str, spec: ProcessSpec, labels: &[(i32, &str)]) -> CommandConf
     CommandConfig {
         name: name.into(),
         spec,
-        on_start: Vec::new(),
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: labels.iter().map(|(fd, l)| (*fd, l.to_string())).collect(),
         description: Some(format!("the {name} example")),

@@ -25,7 +25,9 @@ fn instance_of(app: &mut App, name: &str, spec: ProcessSpec) -> u64 {
     let command = CommandConfig {
         name: name.into(),
         spec,
-        on_start: Vec::new(),
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: BTreeMap::new(),
         description: None,

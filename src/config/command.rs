@@ -2,7 +2,8 @@
 
 use super::fds::{child_fd_value, fd_key};
 use super::reader::{Key, Reader, Value};
-use super::{start, CommandConfig};
+use super::script::{self, Dependency, VarRef};
+use super::CommandConfig;
 use crate::{ChildFd, ProcessSpec, PtySize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,7 +23,9 @@ pub(crate) const KEYS: &[&str] = &[
     "child_fds",
     "labels",
     "description",
-    "on_start",
+    "script",
+    "ready",
+    "depends_on",
     "autostart",
     "log_dir",
 ];
@@ -34,6 +37,17 @@ pub(crate) struct ReadCommand {
     pub(crate) command: Option<CommandConfig>,
     /// Its `log_dir`, if it has one.
     pub(crate) log_dir: Option<std::path::PathBuf>,
+    /// What the checks across commands need: `depends_on`, `${NAME.var}` uses, `ready`.
+    pub(crate) links: Links,
+}
+
+/// A command's references to other commands, checked once every command is read.
+#[derive(Default)]
+pub(crate) struct Links {
+    pub(crate) deps: Vec<Dependency>,
+    pub(crate) refs: Vec<VarRef>,
+    /// The named groups of its `ready` regex, when it has a (valid) `ready`.
+    pub(crate) ready_groups: Option<Vec<String>>,
 }
 
 /// Reads one command; `span` is its `[[command]]` header (or inline table).
@@ -94,7 +108,7 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
     let autostart = field("autostart").and_then(|v| reader.boolean("`autostart`", v));
     let log_dir = field("log_dir").and_then(|v| super::read_log_dir(reader, v));
 
-    // The fd map, then what refers to it: labels and on_start.
+    // The fd map, then what refers to it: labels, script and ready.
     let is_pty = matches!(pty, Some(Some(_)));
     let fds_before = reader.count();
     let explicit_fds = field("child_fds").map(|value| read_child_fds(reader, value, is_pty));
@@ -107,12 +121,36 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
     let labels = field("labels")
         .map(|value| read_labels(reader, value, &fds, is_pty, fds_ok))
         .unwrap_or_default();
-    let on_start = field("on_start")
-        .map(|value| start::read(reader, value))
+    let steps = field("script")
+        .map(|value| script::read(reader, value))
         .unwrap_or_default();
-    if fds_ok {
-        start::check(reader, &on_start, &fds, is_pty);
+    let mut refs = script::check(reader, &steps, &fds, is_pty, fds_ok);
+    let ready =
+        field("ready").and_then(|value| script::read_ready(reader, value, &fds, is_pty, fds_ok));
+    let deps = field("depends_on")
+        .map(|value| script::read_depends_on(reader, value))
+        .unwrap_or_default();
+    if let Some(DeValue::Array(array)) = field("args").map(|v| v.get_ref()) {
+        for arg in array {
+            if let DeValue::String(text) = arg.get_ref() {
+                refs.extend(script::dotted_refs(text, arg.span()));
+            }
+        }
     }
+    if let Some(DeValue::Table(table)) = field("env").map(|v| v.get_ref()) {
+        for (_, value) in table {
+            if let DeValue::String(text) = value.get_ref() {
+                refs.extend(script::dotted_refs(text, value.span()));
+            }
+        }
+    }
+    let links = Links {
+        ready_groups: ready
+            .as_ref()
+            .map(|r| r.pattern.group_names().map(str::to_owned).collect()),
+        deps,
+        refs,
+    };
 
     let command = if reader.count() != before {
         None
@@ -124,6 +162,7 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
                 name,
                 command: None,
                 log_dir,
+                links,
             };
         };
         let mut spec = ProcessSpec::new(program.clone())
@@ -150,7 +189,13 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
         Some(CommandConfig {
             name,
             spec,
-            on_start: on_start.into_iter().map(|entry| entry.action).collect(),
+            script: steps.into_iter().map(|entry| entry.step).collect(),
+            ready,
+            depends_on: links
+                .deps
+                .iter()
+                .map(|d| (d.name.clone(), d.condition))
+                .collect(),
             autostart: autostart.unwrap_or(false),
             labels,
             description,
@@ -160,6 +205,7 @@ pub(crate) fn read(reader: &mut Reader, span: Range<usize>, table: &DeTable<'_>)
         name,
         command,
         log_dir,
+        links,
     }
 }
 

@@ -1,11 +1,12 @@
-//! The config file: TOML -> commands ready to spawn ([`ProcessSpec`] + start actions),
+//! The config file: TOML -> commands ready to spawn ([`ProcessSpec`] + script, readiness
+//! and dependencies),
 //! with every error reported at its file, line and column.
 //!
 //! ```toml
 //! [[command]]
 //! name = "wc"
 //! program = "wc"
-//! on_start = [ { write = "accessing protocols through Twisted is fun!\n" }, { close = 0 } ]
+//! script = [ { write = "accessing protocols through Twisted is fun!\n" }, { close = 0 } ]
 //!
 //! [console]
 //! scrollback_lines = 10000
@@ -15,19 +16,19 @@
 //! `assets/default.toml` is the built-in config ([`Config::builtin`]).
 
 mod command;
+mod crosscheck;
 mod diagnostic;
 mod fds;
 mod reader;
-mod start;
+mod script;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 
-use crate::escape::escape;
-use crate::{ProcessSpec, Signal};
+use crate::script::{Condition, ReadySpec, Script};
+use crate::ProcessSpec;
 use diagnostic::{LineIndex, Problems};
 use reader::Reader;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -127,58 +128,18 @@ pub struct CommandConfig {
     pub name: String,
     /// What to spawn; `args` is always filled (`[program]` when the file has none).
     pub spec: ProcessSpec,
-    /// Actions to take at `connection_made`, in order (signals after their delay).
-    pub on_start: Vec<StartAction>,
+    /// The steps run once it is started (`script`), in order.
+    pub script: Script,
+    /// What makes it ready for its dependents (`ready`).
+    pub ready: Option<ReadySpec>,
+    /// The commands it waits for, and for what (`depends_on`), in file order.
+    pub depends_on: Vec<(String, Condition)>,
     /// Start this command when the console opens.
     pub autostart: bool,
     /// Pane roles by child fd, e.g. `{3: "passphrase", 4: "status"}` (key `labels`).
     pub labels: BTreeMap<i32, String>,
     /// One line for the command list.
     pub description: Option<String>,
-}
-
-/// Something done to a child as soon as it is started (`on_start`).
-#[derive(Clone, PartialEq, Eq)]
-pub enum StartAction {
-    /// Write `data` to child fd `fd` (`{ write = "…", fd = 0, repeat = 1 }`; `data` is
-    /// the text repeated). The fd is a write pipe, or fd 0 of a pty.
-    Write {
-        /// The child fd.
-        fd: i32,
-        /// The bytes to write.
-        data: Vec<u8>,
-    },
-    /// Close child fd `fd` (`{ close = 0 }`): EOF for a write pipe, Ctrl-D on fd 0 of a pty.
-    Close {
-        /// The child fd.
-        fd: i32,
-    },
-    /// Send `signal` `after_ms` milliseconds after the start (`{ signal = "TERM", after_ms = 500 }`).
-    Signal {
-        /// Delay from the start, in milliseconds.
-        after_ms: u64,
-        /// The signal to send.
-        signal: Signal,
-    },
-}
-
-impl fmt::Debug for StartAction {
-    /// Shows written data as escaped text (`"2^10\n"`), not a list of byte values.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartAction::Write { fd, data } => f
-                .debug_struct("Write")
-                .field("fd", fd)
-                .field("data", &format_args!("\"{}\"", escape(data)))
-                .finish(),
-            StartAction::Close { fd } => f.debug_struct("Close").field("fd", fd).finish(),
-            StartAction::Signal { after_ms, signal } => f
-                .debug_struct("Signal")
-                .field("after_ms", after_ms)
-                .field("signal", signal)
-                .finish(),
-        }
-    }
 }
 
 impl Config {
@@ -262,10 +223,16 @@ impl Config {
         let mut log = LogSettings::default();
         let mut names: BTreeMap<String, Range<usize>> = BTreeMap::new();
         let index = LineIndex::new(text);
+        let mut links = Vec::new();
         for (key, value) in root.get_ref() {
             match key.get_ref().as_ref() {
                 "command" => {
                     for read in read_commands(&mut reader, value) {
+                        if let Some((name, _)) = &read.name {
+                            if !names.contains_key(name) {
+                                links.push((name.clone(), read.links));
+                            }
+                        }
                         if let Some((name, span)) = &read.name {
                             if let Some(first) = names.get(name) {
                                 let (line, _) = index.position(first.start);
@@ -293,6 +260,7 @@ impl Config {
                 _ => reader.unknown_key(key, "at the top level", &["command", "console"]),
             }
         }
+        crosscheck::check(&mut reader, &links);
         if reader.problems.is_empty() {
             Ok(Config {
                 commands,

@@ -214,6 +214,7 @@ impl Hub {
                     RunState::Exited(s) => ("exited", Some(status_json(*s)), None),
                     RunState::Ended(s) => ("ended", Some(status_json(*s)), None),
                     RunState::Failed(e) => ("failed", None, Some(e.clone())),
+                    RunState::Waiting(why) => ("waiting", None, Some(why.clone())),
                 };
                 let mut value = json!({
                     "id": self.registry.label(inst.id),

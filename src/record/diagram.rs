@@ -306,15 +306,17 @@ pub fn to_svg(records: &[Record]) -> String {
 /// (`run --diagram` keeps every event until the end).
 pub fn record_without_data(
     at: std::time::Duration,
-    event: &crate::ProcessEvent,
+    event: &crate::transcript::TranscriptEvent,
     name: Option<&str>,
 ) -> Record {
+    use crate::transcript::TranscriptEvent;
+    use crate::ProcessEvent;
     let (event, len) = match event {
-        crate::ProcessEvent::ChildDataReceived { fd, data } => (
-            crate::ProcessEvent::ChildDataReceived {
+        TranscriptEvent::Process(ProcessEvent::ChildDataReceived { fd, data }) => (
+            TranscriptEvent::Process(ProcessEvent::ChildDataReceived {
                 fd: *fd,
                 data: bytes::Bytes::new(),
-            },
+            }),
             data.len(),
         ),
         other => (other.clone(), 0),
@@ -323,7 +325,7 @@ pub fn record_without_data(
         at,
         name: name.map(str::to_string),
         instance: None,
-        event: event.into(),
+        event,
         len,
         has_data: len == 0,
     }

@@ -6,7 +6,7 @@
 //! logged with their length only (`len` without `data`), so a flood cannot fill the disk
 //! with bytes while the order and sizes of every event are still there.
 
-use crate::transcript::TranscriptLine;
+use crate::transcript::{TranscriptEvent, TranscriptLine};
 use crate::ProcessEvent;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -54,11 +54,26 @@ impl LogFile {
         &self.path
     }
 
-    /// Appends one event (its bytes only while the file is under the limit) and hands it
-    /// to the OS at once: the log is there even if fdscope is killed.
+    /// Appends one engine event (its bytes only while the file is under the limit) and
+    /// hands it to the OS at once: the log is there even if fdscope is killed.
     pub fn write(&mut self, at: Duration, event: &ProcessEvent) -> io::Result<()> {
         let with_data = self.written < self.max_bytes;
-        let mut line = TranscriptLine::of_process(at, event, Some(&self.name), with_data).to_json();
+        self.append(TranscriptLine::of_process(
+            at,
+            event,
+            Some(&self.name),
+            with_data,
+        ))
+    }
+
+    /// Appends any transcript event (script steps, readiness, held-open pipes too).
+    pub fn write_event(&mut self, at: Duration, event: &TranscriptEvent) -> io::Result<()> {
+        let with_data = self.written < self.max_bytes;
+        self.append(TranscriptLine::new(at, event, Some(&self.name), with_data))
+    }
+
+    fn append(&mut self, line: TranscriptLine) -> io::Result<()> {
+        let mut line = line.to_json();
         line.push('\n');
         self.file.write_all(line.as_bytes())?;
         self.file.flush()?;

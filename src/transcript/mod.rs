@@ -2,6 +2,7 @@
 
 mod event;
 mod line;
+mod notes;
 pub use event::{
     FailReason, Groups, HeldOpen, Holder, Ready, ScriptFailed, ScriptStep, TranscriptEvent,
 };
@@ -9,6 +10,7 @@ pub use line::{
     millis, parse_line, read_transcript, read_transcript_file, EventName, LineError, Record,
     StatusJson, StatusKind, Transcript, TranscriptLine,
 };
+pub use notes::{event_json_line, event_text_line};
 
 use crate::escape::escape;
 use crate::spawn::{ExitStatus, ProcessEvent};

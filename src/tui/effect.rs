@@ -18,6 +18,8 @@ pub enum Effect {
         name: String,
         /// What to start (the pty already sized from its pane).
         spec: ProcessSpec,
+        /// Its script and `ready`, run by the one script runner beside it.
+        script: Option<Box<crate::script::ScriptJob>>,
     },
     /// Write bytes to child fd `fd` of instance `id` (fd 0 of a pty: the terminal).
     Write {

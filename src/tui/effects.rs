@@ -62,7 +62,12 @@ impl Performer {
 
     fn perform_one(&mut self, effect: Effect) -> Option<Msg> {
         match effect {
-            Effect::Spawn { id, name, spec } => Some(self.spawn(id, &name, &spec)),
+            Effect::Spawn {
+                id,
+                name,
+                spec,
+                script,
+            } => Some(self.spawn(id, &name, &spec, script.map(|job| *job))),
             Effect::Write { id, fd, data } => {
                 let t = self.transports.get(&id)?;
                 t.write_to_child(fd, data)
@@ -119,7 +124,13 @@ impl Performer {
     }
 
     /// Spawns instance `id`, tracks it for the panic hook, and forwards its events.
-    fn spawn(&mut self, id: u64, name: &str, spec: &crate::ProcessSpec) -> Msg {
+    fn spawn(
+        &mut self,
+        id: u64,
+        name: &str,
+        spec: &crate::ProcessSpec,
+        script: Option<crate::script::ScriptJob>,
+    ) -> Msg {
         let process = match spawn(spec) {
             Ok(process) => process,
             Err(err) => {
@@ -132,23 +143,30 @@ impl Performer {
         let pid = process.transport.pid();
         let started = process.events.started();
         let tx = self.tx.clone();
-        let mut events = process.events;
-        // The log is written here, as events arrive, not by `update`: it is I/O.
-        let mut log = self.log.dir_for(name).and_then(|dir| {
+        let transport = process.transport.clone();
+        // The log is written where events arrive, not by `update`: it is I/O.
+        let log = self.log.dir_for(name).and_then(|dir| {
             crate::record::log::LogFile::create(dir, name, self.log.max_bytes).ok()
         });
-        tokio::spawn(async move {
-            while let Some((at, event)) = events.recv_timed().await {
-                if log.as_mut().is_some_and(|f| f.write(at, &event).is_err()) {
-                    log = None;
-                }
-                if tx.send(Msg::Child { id, at, event }).await.is_err() {
-                    break; // the console is gone; dropping `events` keeps the child drained
-                }
+        match script {
+            Some(job) => super::script::drive(id, process, job, tx, log),
+            None => {
+                let mut events = process.events;
+                let mut log = log;
+                tokio::spawn(async move {
+                    while let Some((at, event)) = events.recv_timed().await {
+                        if log.as_mut().is_some_and(|f| f.write(at, &event).is_err()) {
+                            log = None;
+                        }
+                        if tx.send(Msg::Child { id, at, event }).await.is_err() {
+                            break; // the console is gone; dropping `events` keeps the child drained
+                        }
+                    }
+                });
             }
-        });
-        terminal::track_child(process.transport.clone());
-        self.transports.insert(id, process.transport);
+        }
+        terminal::track_child(transport.clone());
+        self.transports.insert(id, transport);
         Msg::Spawned { id, pid, started }
     }
 }

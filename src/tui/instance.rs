@@ -7,7 +7,7 @@ use super::effect::Effect;
 use super::layout;
 use super::pane::{Pane, PaneKind};
 use super::state::{App, Instance, Row, RunState, PTY_SCROLLBACK};
-use crate::config::{CommandConfig, StartAction};
+use crate::config::CommandConfig;
 use crate::{ChildFd, ProcessEvent, PtySize, Signal};
 use std::time::{Duration, Instant};
 
@@ -67,8 +67,20 @@ pub fn shapes(panes: &[Pane], uses_console: bool) -> Vec<layout::PaneShape> {
 
 /// Starts a new instance of command `ci` (an [`Effect::Spawn`]); returns its index in
 /// `app.procs.instances`. The spawn's answer comes back as `Msg::Spawned` or
-/// `Msg::SpawnFailed`.
+/// `Msg::SpawnFailed`. Its missing dependencies are started first; while their
+/// conditions do not hold it waits (`waiting for server (ready)`).
 pub fn start(app: &mut App, ci: usize, now: Instant, fx: &mut Vec<Effect>) -> usize {
+    start_at_depth(app, ci, now, fx, 0)
+}
+
+fn start_at_depth(
+    app: &mut App,
+    ci: usize,
+    now: Instant,
+    fx: &mut Vec<Effect>,
+    depth: usize,
+) -> usize {
+    let on = super::deps::start_dependencies(app, ci, now, fx, depth, start_at_depth);
     let cmd = &app.procs.commands[ci];
     let (mut panes, uses_console, notes) = panes_for(cmd, app.procs.settings.scrollback_lines);
     let mut spec = cmd.spec.clone();
@@ -83,14 +95,30 @@ pub fn start(app: &mut App, ci: usize, now: Instant, fx: &mut Vec<Effect>) -> us
     let id = app.procs.next_id;
     app.procs.next_id += 1;
     let name = cmd.name.clone();
-    let inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
+    let mut inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
+    if !cmd.script.is_empty() {
+        inst.script = Some(super::script::Progress::new(&cmd.script));
+    }
     app.procs.instances.push(inst);
-    fx.push(Effect::Spawn { id, name, spec });
-    app.procs.instances.len() - 1
+    let ii = app.procs.instances.len() - 1;
+    if on.is_empty() {
+        let script = super::deps::script_job(&app.procs.commands[ci], Default::default());
+        fx.push(Effect::Spawn {
+            id,
+            name,
+            spec,
+            script,
+        });
+    } else {
+        app.procs.instances[ii].waiting = Some(super::deps::Waiting { on, spec });
+        app.procs.instances[ii].state = RunState::Waiting("waiting".into());
+        super::deps::on_change(app, now, fx);
+    }
+    ii
 }
 
-/// The runner spawned instance `id`: record it and do its start actions.
-pub fn on_spawned(app: &mut App, id: u64, pid: u32, started: Instant, fx: &mut Vec<Effect>) {
+/// The runner spawned instance `id`: record it (its script runs beside it).
+pub fn on_spawned(app: &mut App, id: u64, pid: u32, started: Instant, _fx: &mut Vec<Effect>) {
     let Some(ii) = app.index_of(id) else {
         return;
     };
@@ -98,21 +126,6 @@ pub fn on_spawned(app: &mut App, id: u64, pid: u32, started: Instant, fx: &mut V
     inst.pid = Some(pid);
     inst.started = started;
     app.view.status = format!("started {} (pid {pid})", inst.name);
-    let actions = app.procs.commands[inst.command].on_start.clone();
-    for action in actions {
-        match action {
-            StartAction::Write { fd, data } => {
-                if let Some(pane) = inst.pane_of(fd).filter(|p| p.kind == PaneKind::Write) {
-                    pane.note_sent(Duration::ZERO, &data);
-                }
-                fx.push(Effect::Write { id, fd, data });
-            }
-            StartAction::Close { fd } => fx.push(Effect::Close { id, fd }),
-            StartAction::Signal { after_ms, signal } => inst
-                .pending_signals
-                .push((started + Duration::from_millis(after_ms), signal)),
-        }
-    }
 }
 
 /// The spawn of instance `id` failed: it stays in the list, in state `Failed`, with why.
@@ -159,7 +172,10 @@ pub fn on_event(
     let inst = &mut app.procs.instances[ii];
     inst.timeline.push(at, &event);
     match event {
-        ProcessEvent::ConnectionMade { pid } => inst.pid = Some(pid),
+        ProcessEvent::ConnectionMade { pid } => {
+            inst.pid = Some(pid);
+            super::deps::on_change(app, now, fx);
+        }
         ProcessEvent::ChildDataReceived { fd, data } => {
             if let Some(pane) = inst.pane_of(fd) {
                 pane.feed(&data);
@@ -205,6 +221,7 @@ pub fn on_event(
                 let new = start(app, ci, now, fx);
                 select_instance(app, new);
             }
+            super::deps::on_change(app, now, fx);
         }
     }
 }

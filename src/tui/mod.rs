@@ -14,6 +14,7 @@
 pub mod action;
 pub mod ansi;
 pub mod browse;
+pub mod deps;
 pub mod effect;
 pub mod effects;
 pub mod guard;
@@ -25,6 +26,7 @@ pub mod layout;
 pub mod log;
 pub mod pane;
 pub mod runner;
+pub mod script;
 pub mod state;
 pub mod terminal;
 pub mod timeline;

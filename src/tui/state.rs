@@ -31,6 +31,16 @@ pub enum Msg {
         /// The event.
         event: ProcessEvent,
     },
+    /// A script's event for instance `id` (`script_step`, `script_failed`, `ready`), in
+    /// order with its [`Msg::Child`] events.
+    Script {
+        /// The instance.
+        id: u64,
+        /// Time since the spawn.
+        at: Duration,
+        /// The event.
+        event: crate::transcript::TranscriptEvent,
+    },
     /// Bytes written to the console's own fds 1 and 2 (by children mapped onto them).
     Console(Bytes),
     /// A key, the mouse, a paste or a resize.
@@ -71,6 +81,8 @@ pub enum RunState {
     Ended(ExitStatus),
     /// The spawn failed: the message names the program and the OS reason.
     Failed(String),
+    /// Not started yet: `waiting for server (ready)`.
+    Waiting(String),
 }
 
 /// Where the input line writes: a child fd, or the console's own stdin pipe (which children
@@ -119,6 +131,12 @@ pub struct Instance {
     pub restart: bool,
     /// Fds that have no pane: `fd 1 = console fd 1`, `fd 5 = /dev/null`.
     pub notes: Vec<String>,
+    /// Its script's progress, for the header (`None` without a script).
+    pub script: Option<super::script::Progress>,
+    /// What it waits for before it is spawned (`depends_on`).
+    pub waiting: Option<super::deps::Waiting>,
+    /// The named groups of its `ready` match, once it matched.
+    pub ready_vars: Option<crate::transcript::Groups>,
 }
 
 impl Instance {
@@ -152,6 +170,9 @@ impl Instance {
             pending_signals: Vec::new(),
             restart: false,
             notes,
+            script: None,
+            waiting: None,
+            ready_vars: None,
         };
         if let Some(first) = inst.writable().first() {
             inst.target = *first;
@@ -166,7 +187,10 @@ impl Instance {
 
     /// True once the process is reaped and every pipe lost, or the spawn failed.
     pub fn finished(&self) -> bool {
-        matches!(self.state, RunState::Ended(_) | RunState::Failed(_))
+        matches!(
+            self.state,
+            RunState::Ended(_) | RunState::Failed(_) | RunState::Waiting(_)
+        )
     }
 
     /// Where the input line can write, in order (a pty: its fd 0).

@@ -6,7 +6,7 @@
 //! Chunk data is copied: a `Bytes` from the engine is a slice of a large shared read buffer,
 //! and keeping it would keep the whole buffer alive.
 
-use crate::transcript::{Record, TranscriptLine};
+use crate::transcript::{Record, TranscriptEvent, TranscriptLine};
 use crate::ProcessEvent;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -24,8 +24,9 @@ pub const MAX_DATA: usize = 16 * 1024 * 1024;
 pub struct Entry {
     /// Time since the spawn.
     pub at: Duration,
-    /// The event; for chunks, `data` holds the kept bytes (empty once dropped).
-    pub event: ProcessEvent,
+    /// The event; for chunks, `data` holds the kept bytes (empty once dropped). Script
+    /// steps, failures and readiness are here too, in order with the process events.
+    pub event: TranscriptEvent,
     /// For chunks: the real length.
     pub len: usize,
     /// For chunks: false once the bytes were dropped to stay in budget.
@@ -60,10 +61,25 @@ impl Timeline {
         self.data_bytes += len;
         self.entries.push_back(Entry {
             at,
-            event,
+            event: TranscriptEvent::Process(event),
             len,
             has_data: true,
         });
+        self.bound();
+    }
+
+    /// Records a script event (`script_step`, `script_failed`, `ready`) in its place.
+    pub fn push_note(&mut self, at: Duration, event: TranscriptEvent) {
+        self.entries.push_back(Entry {
+            at,
+            event,
+            len: 0,
+            has_data: true,
+        });
+        self.bound();
+    }
+
+    fn bound(&mut self) {
         if self.entries.len() > MAX_ENTRIES {
             if let Some(old) = self.entries.pop_front() {
                 self.data_bytes -= data_len(&old);
@@ -74,7 +90,9 @@ impl Timeline {
         while self.data_bytes > MAX_DATA && self.data_from < self.entries.len() {
             let entry = &mut self.entries[self.data_from];
             self.data_bytes -= data_len(entry);
-            if let ProcessEvent::ChildDataReceived { data, .. } = &mut entry.event {
+            if let TranscriptEvent::Process(ProcessEvent::ChildDataReceived { data, .. }) =
+                &mut entry.event
+            {
                 if !data.is_empty() {
                     *data = Bytes::new();
                     entry.has_data = false;
@@ -107,7 +125,7 @@ impl Timeline {
 
 fn data_len(entry: &Entry) -> usize {
     match &entry.event {
-        ProcessEvent::ChildDataReceived { data, .. } => data.len(),
+        TranscriptEvent::Process(ProcessEvent::ChildDataReceived { data, .. }) => data.len(),
         _ => 0,
     }
 }
@@ -119,7 +137,7 @@ impl Entry {
             at: self.at,
             name: Some(name.to_string()),
             instance: None,
-            event: self.event.clone().into(),
+            event: self.event.clone(),
             len: self.len,
             has_data: self.has_data,
         }

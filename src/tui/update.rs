@@ -24,6 +24,7 @@ pub fn handle(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Child { id, at, event } => instance::on_event(app, id, at, event, now, &mut fx),
+        Msg::Script { id, at, event } => super::script::on_event(app, id, at, event, now, &mut fx),
         Msg::Console(data) => app.procs.console.feed(&data),
         Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => {
             on_key(app, key, now, &mut fx)

@@ -9,6 +9,7 @@ use super::state::{App, Instance, Row, RunState, Target};
 use super::view_overlay;
 use super::view_pane;
 use crate::spawn::signal_name;
+use crate::transcript::TranscriptEvent;
 use crate::wording;
 use crate::{ExitStatus, ProcessEvent};
 use ratatui::layout::Rect;
@@ -88,6 +89,7 @@ pub fn state_label(state: &RunState) -> (String, Style) {
         RunState::Ended(s) if s.signal().is_some() => status("killed", s),
         RunState::Ended(s) => status("ended", s),
         RunState::Failed(_) => ("failed".into(), Style::default().fg(Color::LightRed)),
+        RunState::Waiting(what) => (what.clone(), Style::default().fg(Color::Yellow)),
     }
 }
 
@@ -179,7 +181,11 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             for note in &inst.notes {
                 second.push_str(&format!("  · {note}"));
             }
-            vec![Line::from(first), Line::styled(second, DIM)]
+            let mut second = vec![Span::styled(second, DIM)];
+            if let Some(progress) = &inst.script {
+                second.insert(0, super::script::header_span(progress));
+            }
+            vec![Line::from(first), Line::from(second)]
         }
         None if app.current_row() == Row::Console => vec![
             Line::styled(" console", Style::default().add_modifier(Modifier::BOLD)),
@@ -197,6 +203,15 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         },
     };
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// One timeline row of any transcript event: script events show their step (a failure
+/// in red), process events as [`timeline_line`].
+pub fn timeline_row(at: Duration, event: &TranscriptEvent, len: usize) -> Line<'static> {
+    match event {
+        TranscriptEvent::Process(event) => timeline_line(at, event, len),
+        note => super::script::timeline_note(at, note),
+    }
 }
 
 /// One timeline row: `+1.234ms  fd 1  child_data_received  24 B  "text…"`.
@@ -252,7 +267,7 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         .entries
         .iter()
         .skip(t.len().saturating_sub(rows))
-        .map(|e| timeline_line(e.at, &e.event, e.len))
+        .map(|e| timeline_row(e.at, &e.event, e.len))
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block.title(title)), area);
 }

@@ -23,7 +23,9 @@ pub fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
     CommandConfig {
         name: name.into(),
         spec,
-        on_start: Vec::new(),
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
         autostart: false,
         labels: BTreeMap::new(),
         description: None,
