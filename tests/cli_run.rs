@@ -214,9 +214,15 @@ fn writes_and_closes_act_in_the_order_given() {
         .map(|l| l["data"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(data, "first\n");
+    // The late write is a script step that completes with a warning naming the fd.
+    let late = json_lines(&out)
+        .into_iter()
+        .find(|l| l["event"] == "script_step" && l["step"] == 2)
+        .expect("the late write is a script_step");
+    let action = late["action"].as_str().unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("fd 0"),
-        "the late write is reported"
+        action.starts_with("write \"late\" to fd 0 (warning: "),
+        "the late write is reported: {action}"
     );
 }
 
@@ -352,7 +358,7 @@ fn configured_commands_run_concurrently_with_their_names() {
 name = "counter"
 program = "wc"
 args = ["wc", "-l"]
-on_start = [ { write = "a\nb\n", fd = 0 }, { close = 0 } ]
+script = [ { write = "a\nb\n", fd = 0 }, { close = 0 } ]
 
 [[command]]
 name = "failing"

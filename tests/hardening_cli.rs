@@ -226,7 +226,7 @@ child_fds = { 1 = "r" }
 [[command]]
 name = "a"
 program = 7
-on_start = [ { signal = "NOPE" } ]
+script = [ { signal = "NOPE" } ]
 "#,
     )
     .unwrap();
@@ -239,7 +239,7 @@ on_start = [ { signal = "NOPE" } ]
          many.toml:10:15: `child_fds`: fd 1 cannot be mapped with `pty`: the pty is the child's fds 0, 1 and 2; map extra fds from 3 up\n\
          many.toml:13:8: duplicate command name `a` (first defined on line 2)\n\
          many.toml:14:11: `program` must be a string, found the integer 7\n\
-         many.toml:15:25: `on_start`: unknown signal \"NOPE\"; expected a name such as TERM, INT, HUP, KILL, USR1 (SIG prefix optional) or a number\n"
+         many.toml:15:23: `script`: unknown signal \"NOPE\"; expected a name such as TERM, INT, HUP, KILL, USR1 (SIG prefix optional) or a number\n"
     );
 }
 

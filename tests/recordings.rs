@@ -292,7 +292,7 @@ log_dir = "{}"
 [[command]]
 name = "wc"
 program = "wc"
-on_start = [ {{ write = "one two\nthree\n" }}, {{ close = 0 }} ]
+script = [ {{ write = "one two\nthree\n" }}, {{ close = 0 }} ]
 
 [[command]]
 name = "both"

@@ -1,5 +1,5 @@
 //! Fd numbers and fd values as written in a config: `child_fds` and `labels` keys,
-//! `child_fds` values, `fd = N` in `on_start`.
+//! `child_fds` values, `fd = N` in `script`.
 
 use super::reader::{describe, Key, Reader, Value};
 use crate::ChildFd;
