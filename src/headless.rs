@@ -2,10 +2,14 @@
 //! (`fdscope run`), or the `utils` answers (`fdscope output`, `fdscope value`).
 
 use crate::config::StartAction;
+use crate::inspect;
+use crate::spawn::EventStream;
 use crate::spawn::{spawn, ProcessEvent, ProcessSpec, ProcessTransport, Signal};
 use crate::transcript::{json_line, text_line, Summary};
+use crate::transcript::{HeldOpen, TranscriptEvent};
 use crate::utils::{self, ProcessError};
 use nix::sys::signal::SigSet;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -65,16 +69,13 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         };
         apply_actions(&process.transport, job.actions);
         forward.add(process.transport.clone());
-        transports.push(process.transport);
-        let tx = tx.clone();
-        let mut events = process.events;
-        tokio::spawn(async move {
-            while let Some((elapsed, event)) = events.recv_timed().await {
-                if tx.send((index, elapsed, event)).await.is_err() {
-                    break;
-                }
-            }
-        });
+        transports.push(process.transport.clone());
+        tokio::spawn(forward_events(
+            index,
+            process.events,
+            process.transport.clone(),
+            tx.clone(),
+        ));
     }
     drop(tx);
 
@@ -85,6 +86,27 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
         };
         loop {
             let (index, elapsed, event) = &item;
+            let event = match event {
+                TranscriptEvent::Process(event) => event,
+                other => {
+                    if let TranscriptEvent::HeldOpen(held) = other {
+                        let name = names[*index].as_deref();
+                        let line = if options.json {
+                            inspect::held_open_json(*elapsed, held, name)
+                        } else {
+                            inspect::held_open_text(*elapsed, held, name)
+                        };
+                        if !options.summary && !output_broken && writeln!(out, "{line}").is_err() {
+                            output_broken = stop_on_broken_output(&transports);
+                        }
+                    }
+                    match rx.try_recv() {
+                        Ok(next) => item = next,
+                        Err(_) => break,
+                    }
+                    continue;
+                }
+            };
             if let ProcessEvent::ProcessEnded { status } = event {
                 codes[*index] = Some(status.shell_code());
             }
@@ -126,6 +148,64 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
     let _ = out.flush();
     Ok(exit_code(&codes))
 }
+
+/// Forwards one child's events to `tx`. 500 ms after `process_exited`, each pipe not lost
+/// yet that another process holds gets one `held_open` note, which goes out before that
+/// pipe's `child_connection_lost` and `process_ended` (this task forwards those too).
+async fn forward_events(
+    index: usize,
+    mut events: EventStream,
+    transport: ProcessTransport,
+    tx: mpsc::Sender<(usize, Duration, TranscriptEvent)>,
+) {
+    let mut lost = BTreeSet::new();
+    let mut check_at = None;
+    loop {
+        let next = match check_at {
+            Some(at) => tokio::select! {
+                biased;
+                next = events.recv_timed() => next,
+                _ = tokio::time::sleep_until(at) => {
+                    check_at = None;
+                    let mut child = inspect::ChildInfo::of(&transport);
+                    child.open_pipes.retain(|fd| !lost.contains(fd));
+                    let elapsed = events.started().elapsed();
+                    for held in inspect::held_pipes(&child) {
+                        // No holder and nothing unreadable: the pipe is closing right now.
+                        if held.holders.is_empty() && held.unreadable.is_empty() {
+                            continue;
+                        }
+                        let note = TranscriptEvent::HeldOpen(HeldOpen {
+                            fd: held.fd,
+                            holders: held.holders,
+                        });
+                        if tx.send((index, elapsed, note)).await.is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => events.recv_timed().await,
+        };
+        let Some((elapsed, event)) = next else { break };
+        match &event {
+            ProcessEvent::ChildConnectionLost { fd } => {
+                lost.insert(*fd);
+            }
+            ProcessEvent::ProcessExited { .. } => {
+                check_at = Some(tokio::time::Instant::now() + HELD_OPEN_AFTER);
+            }
+            _ => {}
+        }
+        if tx.send((index, elapsed, event.into())).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// How long after `process_exited` a pipe still open gets a `held_open` note.
+pub const HELD_OPEN_AFTER: Duration = Duration::from_millis(500);
 
 /// Stdout is gone (`fdscope run … | head`): nobody reads the transcript any more, so ask
 /// the children to stop rather than run on unseen.

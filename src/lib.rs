@@ -25,6 +25,7 @@
 pub mod config;
 pub mod escape;
 pub mod headless;
+pub mod inspect;
 pub mod spawn;
 pub mod transcript;
 pub mod tui;

@@ -107,6 +107,14 @@ pub fn start(
         },
     ));
 
+    // The pipe inode of each parent-side end (the same inode as the child's end): the
+    // inspector finds who else holds a pipe by looking for it in /proc/*/fd.
+    let pipe_inodes: BTreeMap<i32, u64> = pipes
+        .readers
+        .iter()
+        .chain(pipes.writers.iter())
+        .filter_map(|(fd, end)| Some((*fd, nix::sys::stat::fstat(end).ok()?.st_ino)))
+        .collect();
     let mut controls = BTreeMap::new();
     let mut to_spawn: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
         Vec::new();
@@ -185,6 +193,7 @@ pub fn start(
         pidfd,
         child_fds,
         pipes: controls,
+        pipe_inodes,
         pty,
         live,
     };
