@@ -15,9 +15,11 @@
 //! `assets/default.toml` is the built-in config ([`Config::builtin`]).
 
 mod command;
+pub mod discover;
 mod diagnostic;
 mod fds;
 mod reader;
+pub mod schema;
 mod start;
 
 pub use diagnostic::{ConfigError, Diagnostic};

@@ -20,6 +20,8 @@ pub struct Performer {
     pub to_terminal: Vec<u8>,
     /// The mouse capture the loop should set, if it changed.
     pub mouse: Option<bool>,
+    /// CPU % needs the previous sample of each process.
+    sampler: crate::inspect::Sampler,
 }
 
 impl Performer {
@@ -32,6 +34,7 @@ impl Performer {
             tx,
             to_terminal: Vec::new(),
             mouse: None,
+            sampler: crate::inspect::Sampler::new(),
         }
     }
 
@@ -111,6 +114,33 @@ impl Performer {
             Effect::Mouse(on) => {
                 self.mouse = Some(on);
                 None
+            }
+            Effect::Inspect { id } => {
+                let report = self.transports.get(&id).map(|t| {
+                    let child = crate::inspect::ChildInfo::of(t);
+                    Box::new(self.sampler.inspect(&child))
+                });
+                Some(Msg::Inspected { id, report })
+            }
+            Effect::SampleUsage(ids) => {
+                let usage: Vec<_> = ids
+                    .into_iter()
+                    .map(|id| {
+                        let pid = self.transports.get(&id).map(|t| t.pid());
+                        (id, pid.and_then(|pid| self.sampler.usage(pid)))
+                    })
+                    .collect();
+                let alive: std::collections::HashSet<u32> = self
+                    .transports
+                    .values()
+                    .filter(|t| !t.is_reaped())
+                    .map(|t| t.pid())
+                    .collect();
+                // Descendants sampled by the inspector stay known while it is open.
+                if usage.is_empty() {
+                    self.sampler.retain(|pid| alive.contains(&pid));
+                }
+                Some(Msg::Usage(usage))
             }
         }
     }

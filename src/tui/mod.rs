@@ -37,6 +37,15 @@ pub mod view_pane;
 /// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
 /// and fds 0–2 on every way out. Returns the exit code.
 pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
+    run_from(config, "built-in".into(), start)
+}
+
+/// [`run`], with the header naming where the config came from (`source`).
+pub fn run_from(
+    config: crate::config::Config,
+    source: String,
+    start: Vec<String>,
+) -> anyhow::Result<i32> {
     for name in &start {
         if !config.commands.iter().any(|c| &c.name == name) {
             anyhow::bail!("--start {name}: no command of that name in the config");
@@ -53,7 +62,7 @@ pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<
             return Err(e.into());
         }
     };
-    let result = runtime.block_on(runner::run_loop(config, start, console));
+    let result = runtime.block_on(runner::run_loop(config, source, start, console));
     terminal::restore();
     terminal::forget_children();
     // Children that ignored everything were sent KILL; do not wait for their tasks.

@@ -70,6 +70,7 @@ fn spawn_console_reader(fd: std::os::fd::OwnedFd, tx: mpsc::Sender<Msg>) -> std:
 /// Runs the console until the user quits (or a signal asks it to); returns the exit code.
 pub async fn run_loop(
     config: crate::config::Config,
+    source: String,
     start: Vec<String>,
     console: terminal::Console,
 ) -> anyhow::Result<i32> {
@@ -85,6 +86,7 @@ pub async fn run_loop(
         Rect::new(0, 0, size.width, size.height),
     );
     let mut driver = Driver::new(app, Performer::new(tx, Some(console.input)));
+    driver.app.view.config_source = source;
     start_named(&mut driver, &start);
     let result = drive(&mut driver, &mut term, &mut keys, &mut rx).await;
     // On every way out (quit, signal, a terminal error) children are stopped and reaped.

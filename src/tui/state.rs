@@ -46,6 +46,15 @@ pub enum Msg {
         /// When the engine spawned it (the origin of its event times).
         started: Instant,
     },
+    /// A report of the inspector on instance `id` (effect [`super::effect::Effect::Inspect`]).
+    Inspected {
+        /// The instance.
+        id: u64,
+        /// What `/proc` told (`None`: the instance has no process).
+        report: Option<Box<crate::inspect::Report>>,
+    },
+    /// CPU % and RSS of instances (effect [`super::effect::Effect::SampleUsage`]).
+    Usage(Vec<(u64, Option<crate::inspect::Usage>)>),
     /// The spawn of instance `id` failed: the message names the program and the OS reason.
     SpawnFailed {
         /// The instance.
@@ -119,6 +128,8 @@ pub struct Instance {
     pub restart: bool,
     /// Fds that have no pane: `fd 1 = console fd 1`, `fd 5 = /dev/null`.
     pub notes: Vec<String>,
+    /// CPU % and RSS at the last sample, while it runs.
+    pub usage: Option<crate::inspect::Usage>,
 }
 
 impl Instance {
@@ -152,6 +163,7 @@ impl Instance {
             pending_signals: Vec::new(),
             restart: false,
             notes,
+            usage: None,
         };
         if let Some(first) = inst.writable().first() {
             inst.target = *first;
@@ -267,6 +279,26 @@ pub struct View {
     pub screen: Rect,
     /// The mouse is captured.
     pub mouse: bool,
+    /// Where the config came from (`./fdscope.toml`, `built-in`): the header names it.
+    pub config_source: String,
+    /// The inspector overlay (key `o`), while shown.
+    pub inspect: Option<InspectView>,
+    /// When CPU % / RSS (and the open inspector) are sampled next.
+    pub next_sample: Option<Instant>,
+}
+
+/// How often the inspector and the CPU % / RSS of running instances are refreshed.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// The inspector overlay of one instance.
+#[derive(Debug, Clone)]
+pub struct InspectView {
+    /// The instance inspected.
+    pub id: u64,
+    /// The last report (`None` until the first arrives, or if the instance has no process).
+    pub report: Option<crate::inspect::Report>,
+    /// Lines scrolled down.
+    pub scroll: u16,
 }
 
 /// The lines being typed: the input line with its history, and the search term.
@@ -343,6 +375,9 @@ impl App {
                 status: String::new(),
                 screen,
                 mouse: true,
+                config_source: "built-in".into(),
+                inspect: None,
+                next_sample: None,
             },
             editors: Editors::new(),
             quitting: None,
