@@ -2,9 +2,10 @@
 //! of their dependencies, and prints their events (`fdscope run`), or the `utils` answers
 //! (`fdscope output`, `fdscope value`).
 
+use crate::inspect;
 use crate::script::{self, Condition, OnFailure, ScriptJob, Step, Tagged, Vars};
 use crate::spawn::{spawn, ExitStatus, ProcessEvent, ProcessSpec, ProcessTransport, Signal};
-use crate::transcript::{event_json_line, event_text_line, Summary, TranscriptEvent};
+use crate::transcript::{event_json_line, event_text_line, HeldOpen, Summary, TranscriptEvent};
 use crate::utils::{self, ProcessError};
 use nix::sys::signal::SigSet;
 use std::io::{self, Write};
@@ -231,6 +232,19 @@ pub async fn run(jobs: Vec<Job>, options: &RunOptions) -> anyhow::Result<i32> {
             let (tag, elapsed, event) = &item;
             let index = *tag as usize;
             match event {
+                TranscriptEvent::Process(ProcessEvent::ProcessExited { .. }) => {
+                    if let Some(transport) = &transports[index] {
+                        check_held_open(*tag, transport.clone(), tx.clone(), epoch);
+                    }
+                }
+                TranscriptEvent::HeldOpen(_) if matches!(states[index], State::Ended(_)) => {
+                    // Checked just as the pipes closed: no note after process_ended.
+                    match rx.try_recv() {
+                        Ok(next) => item = next,
+                        Err(_) => break,
+                    }
+                    continue;
+                }
                 TranscriptEvent::Process(ProcessEvent::ProcessEnded { status }) => {
                     codes[index].get_or_insert(status.shell_code());
                     states[index] = State::Ended(*status);
@@ -405,6 +419,37 @@ fn stop(transport: ProcessTransport, grace: Duration) {
         let _ = transport.signal_process(Signal::SIGKILL);
     });
 }
+
+/// After [`HELD_OPEN_AFTER`], a `held_open` note for each of the child's pipes still open
+/// that another process holds (a grandchild that inherited it): the reason no
+/// `process_ended` comes yet.
+fn check_held_open(
+    tag: u64,
+    transport: ProcessTransport,
+    tx: mpsc::Sender<Tagged>,
+    epoch: Instant,
+) {
+    tokio::spawn(async move {
+        tokio::time::sleep(HELD_OPEN_AFTER).await;
+        let child = inspect::ChildInfo::of(&transport);
+        for held in inspect::held_pipes(&child) {
+            // No holder and nothing unreadable: the pipe is closing right now.
+            if held.holders.is_empty() && held.unreadable.is_empty() {
+                continue;
+            }
+            let note = TranscriptEvent::HeldOpen(HeldOpen {
+                fd: held.fd,
+                holders: held.holders,
+            });
+            if tx.send((tag, epoch.elapsed(), note)).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// How long after `process_exited` a pipe still open gets a `held_open` note.
+pub const HELD_OPEN_AFTER: Duration = Duration::from_millis(500);
 
 /// Stdout is gone (`fdscope run … | head`): nobody reads the transcript any more, so ask
 /// the children to stop rather than run on unseen.

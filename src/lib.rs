@@ -26,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod escape;
 pub mod headless;
+pub mod inspect;
 pub mod record;
 pub mod script;
 pub mod spawn;

@@ -1,5 +1,6 @@
-//! The `fdscope` command: the interactive console by default, and the headless
-//! subcommands `run`, `output`, `value` and `check`.
+//! The `fdscope` command: the interactive console by default, the headless subcommands
+//! `run`, `output`, `value` and `check`, and the conventions `init`, `completions`, `man`
+//! and `schema`.
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use fdscope::config::Config;
@@ -20,7 +21,8 @@ const USAGE: i32 = 2;
     about = "Watch and drive child processes: every fd, pipe, exit and end event."
 )]
 struct Cli {
-    /// Config file for the console (default: the built-in examples).
+    /// Config file for the console (default: ./fdscope.toml, else
+    /// $XDG_CONFIG_HOME/fdscope/config.toml, else the built-in examples).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Start this configured command when the console opens (repeatable).
@@ -93,6 +95,21 @@ enum Command {
         #[arg(short, long, value_name = "OUT.cast")]
         output: Option<PathBuf>,
     },
+    /// Write a commented starter config (never overwrites an existing file).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = fdscope::config::discover::LOCAL_FILE)]
+        file: PathBuf,
+    },
+    /// Print a shell completion script (e.g. `fdscope completions bash > /etc/bash_completion.d/fdscope`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `fdscope man | man -l -`).
+    Man,
+    /// Print the JSON Schema of the config file (for taplo / Even Better TOML: `#:schema`).
+    Schema,
 }
 
 /// How to start a child (shared by run, output, value).
@@ -539,8 +556,42 @@ fn main() -> ExitCode {
             size,
             output,
         }) => fdscope::record::cli::export_asciicast(&file, name, size, output),
+        Some(Command::Init { file }) => match fdscope::config::discover::init(&file) {
+            Ok(()) => {
+                println!("wrote {}", file.display());
+                0
+            }
+            Err(message) => {
+                eprintln!("fdscope: {message}");
+                1
+            }
+        },
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "fdscope",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Some(Command::Man) => {
+            let mut out = std::io::stdout();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("fdscope: {e}");
+                    1
+                }
+            }
+        }
+        Some(Command::Schema) => {
+            println!("{}", fdscope::config::schema::json_schema());
+            0
+        }
         None => {
-            let config = match &cli.config {
+            let source = fdscope::config::discover::discover_here(cli.config.as_deref());
+            let config = match source.path() {
                 Some(path) => match load_config(path) {
                     Ok(config) => config,
                     Err(code) => return ExitCode::from(code as u8),
@@ -551,7 +602,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(usage_error(message) as u8);
             }
             let listen = cli.listen.map(|p| listen_path(Some(p)));
-            match fdscope::tui::run_listening(config, cli.start, listen) {
+            match fdscope::tui::run_listening(config, source.to_string(), cli.start, listen) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("fdscope: {e:#}");

@@ -18,8 +18,10 @@
 mod command;
 mod crosscheck;
 mod diagnostic;
+pub mod discover;
 mod fds;
 mod reader;
+pub mod schema;
 mod script;
 
 pub use diagnostic::{ConfigError, Diagnostic};

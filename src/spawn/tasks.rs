@@ -111,6 +111,14 @@ pub fn start(
         pipes.readers.len() + pipes.writers.len() + 1 + usize::from(pipes.pty_master.is_some());
     let (sink, rx) = Sink::new(task_count, pid, started);
     let mut tasks: Vec<Task> = Vec::with_capacity(task_count + 1);
+    // The pipe inode of each parent-side end (the same inode as the child's end): the
+    // inspector finds who else holds a pipe by looking for it in /proc/*/fd.
+    let pipe_inodes: BTreeMap<i32, u64> = pipes
+        .readers
+        .iter()
+        .chain(pipes.writers.iter())
+        .filter_map(|(fd, end)| Some((*fd, nix::sys::stat::fstat(end).ok()?.st_ino)))
+        .collect();
     let mut controls = BTreeMap::new();
     for (fd, end) in pipes.readers {
         controls.insert(fd, add_reader(fd, end, &sink, &mut tasks)?);
@@ -131,6 +139,7 @@ pub fn start(
         pidfd,
         child_fds,
         pipes: controls,
+        pipe_inodes,
         pty,
         live: sink.live.clone(),
     };

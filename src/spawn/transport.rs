@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub pidfd: Arc<OwnedFd>,
     pub child_fds: BTreeMap<i32, ChildFd>,
     pub pipes: BTreeMap<i32, PipeControl>,
+    /// Child fd -> inode of its pipe (`pipe:[INODE]` in /proc/PID/fd).
+    pub pipe_inodes: BTreeMap<i32, u64>,
     /// With a pty: the master's writer (fd 0), its reader (fd 1), and a dup for ioctls.
     pub pty: Option<PtyControl>,
     pub live: Arc<Mutex<LiveState>>,
@@ -131,6 +133,12 @@ impl ProcessTransport {
     /// The fd map the child was started with (without the pty's fds 0–2).
     pub fn child_fds(&self) -> &BTreeMap<i32, ChildFd> {
         &self.shared.child_fds
+    }
+
+    /// Child fd -> the inode of its pipe to fdscope (what `/proc/PID/fd/N` shows as
+    /// `pipe:[INODE]`), for every `r` and `w` fd of the map.
+    pub fn pipe_inodes(&self) -> &BTreeMap<i32, u64> {
+        &self.shared.pipe_inodes
     }
 
     /// The fds `write_to_child` accepts: write pipes, and 0 for a pty.

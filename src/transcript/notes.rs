@@ -30,6 +30,21 @@ pub fn event_text_line(
         let _ = write!(line, "[{name}] ");
     }
     let millis = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    if let TranscriptEvent::HeldOpen(held) = event {
+        // A note rather than an event of the child: says why `process_ended` waits.
+        let _ = write!(line, "{millis:>10.3} ms  note: fd {} still open, ", held.fd);
+        if held.holders.is_empty() {
+            line.push_str("held by a process /proc does not show (another user's?)");
+        } else {
+            let holders: Vec<String> = held
+                .holders
+                .iter()
+                .map(|h| format!("pid {} ({})", h.pid, h.comm))
+                .collect();
+            let _ = write!(line, "held by {}", holders.join(", "));
+        }
+        return line;
+    }
     let _ = write!(line, "{millis:>10.3} ms  {:<22} ", event.name());
     match event {
         TranscriptEvent::ScriptStep(step) => {
@@ -52,14 +67,7 @@ pub fn event_text_line(
             );
         }
         TranscriptEvent::Ready(ready) => line.push_str(&groups_text(&ready.groups)),
-        TranscriptEvent::HeldOpen(held) => {
-            let holders: Vec<String> = held
-                .holders
-                .iter()
-                .map(|h| format!("{} ({})", h.pid, h.comm))
-                .collect();
-            let _ = write!(line, "fd {} held by {}", held.fd, holders.join(", "));
-        }
+        TranscriptEvent::HeldOpen(_) => {}
         TranscriptEvent::Process(_) => {}
     }
     line.trim_end().to_owned()

@@ -24,6 +24,8 @@ pub enum Mode {
     Menu,
     /// The help overlay is open.
     Help,
+    /// The inspector overlay is open (key `o`).
+    Inspect,
 }
 
 impl Mode {
@@ -37,6 +39,7 @@ impl Mode {
             Mode::Search => "search",
             Mode::Menu => "menus",
             Mode::Help => "help",
+            Mode::Inspect => "inspector",
         }
     }
 }
@@ -102,6 +105,8 @@ pub enum Action {
     ToggleMouse,
     /// Open the help overlay.
     Help,
+    /// Open the inspector of the selected instance: process tree, fds, who holds a pipe.
+    Inspect,
     /// Stop every child and leave.
     Quit,
     /// Leave the current mode (input, pty, search, menu, help).
@@ -174,6 +179,7 @@ impl Action {
             Action::SaveTranscript => "save the transcript (JSON lines)",
             Action::ToggleMouse => "mouse capture on / off",
             Action::Help => "help",
+            Action::Inspect => "inspect: process tree, open fds, who holds a pipe",
             Action::Quit => "quit (stops every child)",
             Action::Back => "back to the list",
             Action::Send => "send line + \\n (escapes \\n \\t \\xNN \\e)",

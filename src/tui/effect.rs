@@ -75,4 +75,11 @@ pub enum Effect {
     Terminal(Vec<u8>),
     /// Capture the mouse (`true`) or release it.
     Mouse(bool),
+    /// Inspect instance `id` in `/proc`; the answer is [`super::state::Msg::Inspected`].
+    Inspect {
+        /// The instance.
+        id: u64,
+    },
+    /// Sample CPU % and RSS of these instances; the answer is [`super::state::Msg::Usage`].
+    SampleUsage(Vec<u64>),
 }

@@ -22,6 +22,8 @@ pub struct Performer {
     pub mouse: Option<bool>,
     /// Where instance transcripts are logged (`log_dir`).
     pub log: crate::config::LogSettings,
+    /// CPU % needs the previous sample of each process.
+    sampler: crate::inspect::Sampler,
 }
 
 impl Performer {
@@ -35,6 +37,7 @@ impl Performer {
             to_terminal: Vec::new(),
             mouse: None,
             log: crate::config::LogSettings::default(),
+            sampler: crate::inspect::Sampler::new(),
         }
     }
 
@@ -119,6 +122,33 @@ impl Performer {
             Effect::Mouse(on) => {
                 self.mouse = Some(on);
                 None
+            }
+            Effect::Inspect { id } => {
+                let report = self.transports.get(&id).map(|t| {
+                    let child = crate::inspect::ChildInfo::of(t);
+                    Box::new(self.sampler.inspect(&child))
+                });
+                Some(Msg::Inspected { id, report })
+            }
+            Effect::SampleUsage(ids) => {
+                let usage: Vec<_> = ids
+                    .into_iter()
+                    .map(|id| {
+                        let pid = self.transports.get(&id).map(|t| t.pid());
+                        (id, pid.and_then(|pid| self.sampler.usage(pid)))
+                    })
+                    .collect();
+                let alive: std::collections::HashSet<u32> = self
+                    .transports
+                    .values()
+                    .filter(|t| !t.is_reaped())
+                    .map(|t| t.pid())
+                    .collect();
+                // Descendants sampled by the inspector stay known while it is open.
+                if usage.is_empty() {
+                    self.sampler.retain(|pid| alive.contains(&pid));
+                }
+                Some(Msg::Usage(usage))
             }
         }
     }

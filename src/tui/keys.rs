@@ -94,7 +94,7 @@ const fn bh(
 use KeyCode::{
     BackTab, Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
-use Mode::{Help, Input, Menu, Normal, Pty, PtyChord, Search};
+use Mode::{Help, Input, Inspect, Menu, Normal, Pty, PtyChord, Search};
 
 /// Every key the console knows, by mode.
 pub static BINDINGS: &[Binding] = &[
@@ -130,6 +130,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Normal, &[c('b')], Action::ToggleHex, None),
     b(Normal, &[c('w')], Action::SaveTranscript, None),
     b(Normal, &[c('m')], Action::ToggleMouse, None),
+    b(Normal, &[c('o')], Action::Inspect, Some("inspect")),
     b(Normal, &[c('?')], Action::Help, Some("help")),
     b(Normal, &[c('q')], Action::Quit, Some("quit")),
     b(Input, &[k(Enter)], Action::Send, Some("send")),
@@ -164,6 +165,15 @@ pub static BINDINGS: &[Binding] = &[
     b(Help, &[k(Up), c('k')], Action::Up, None),
     b(Help, &[k(PageDown), c(' ')], Action::PageDown, Some("more")),
     b(Help, &[k(PageUp)], Action::PageUp, None),
+    b(Inspect, &[k(Up), c('k')], Action::Scroll(-1), None),
+    b(Inspect, &[k(Down), c('j')], Action::Scroll(1), None),
+    bh(
+        Inspect,
+        &[k(Esc), c('o'), c('q')],
+        Action::Back,
+        Some("back"),
+        "close the inspector",
+    ),
     bh(
         Help,
         &[k(Esc), c('?'), c('q')],

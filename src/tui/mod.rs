@@ -39,14 +39,16 @@ pub mod view_pane;
 /// `autostart` one). Creates its own current-thread tokio runtime; restores the terminal
 /// and fds 0–2 on every way out. Returns the exit code.
 pub fn run(config: crate::config::Config, start: Vec<String>) -> anyhow::Result<i32> {
-    run_listening(config, start, None)
+    run_listening(config, "built-in".into(), start, None)
 }
 
-/// [`run`], also serving remote-control clients on the socket `listen` (see
-/// [`crate::control`]). The socket is bound before the screen is taken, so an error (another
-/// fdscope listening there) is a plain message.
+/// [`run`], with the header naming where the config came from (`source`), also serving
+/// remote-control clients on the socket `listen` (see [`crate::control`]). The socket is
+/// bound before the screen is taken, so an error (another fdscope listening there) is a
+/// plain message.
 pub fn run_listening(
     config: crate::config::Config,
+    source: String,
     start: Vec<String>,
     listen: Option<std::path::PathBuf>,
 ) -> anyhow::Result<i32> {
@@ -71,7 +73,7 @@ pub fn run_listening(
             return Err(e.into());
         }
     };
-    let result = runtime.block_on(runner::run_loop(config, start, console, server));
+    let result = runtime.block_on(runner::run_loop(config, source, start, console, server));
     terminal::restore();
     terminal::forget_children();
     // Children that ignored everything were sent KILL; do not wait for their tasks.

@@ -86,6 +86,7 @@ fn spawn_console_reader(fd: std::os::fd::OwnedFd, tx: mpsc::Sender<Msg>) -> std:
 /// Runs the console until the user quits (or a signal asks it to); returns the exit code.
 pub async fn run_loop(
     config: crate::config::Config,
+    source: String,
     start: Vec<String>,
     console: terminal::Console,
     server: Option<crate::control::Server>,
@@ -104,6 +105,7 @@ pub async fn run_loop(
     let mut performer = Performer::new(tx, Some(console.input));
     performer.log = config.log;
     let mut driver = Driver::new(app, performer);
+    driver.app.view.config_source = source;
     start_named(&mut driver, &start);
     let mut remote = server.map(Remote::new);
     let result = drive(&mut driver, &mut term, &mut keys, &mut rx, &mut remote).await;

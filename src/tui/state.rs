@@ -56,6 +56,15 @@ pub enum Msg {
         /// When the engine spawned it (the origin of its event times).
         started: Instant,
     },
+    /// A report of the inspector on instance `id` (effect [`super::effect::Effect::Inspect`]).
+    Inspected {
+        /// The instance.
+        id: u64,
+        /// What `/proc` told (`None`: the instance has no process).
+        report: Option<Box<crate::inspect::Report>>,
+    },
+    /// CPU % and RSS of instances (effect [`super::effect::Effect::SampleUsage`]).
+    Usage(Vec<(u64, Option<crate::inspect::Usage>)>),
     /// The spawn of instance `id` failed: the message names the program and the OS reason.
     SpawnFailed {
         /// The instance.
@@ -137,6 +146,8 @@ pub struct Instance {
     pub waiting: Option<super::deps::Waiting>,
     /// The named groups of its `ready` match, once it matched.
     pub ready_vars: Option<crate::transcript::Groups>,
+    /// CPU % and RSS at the last sample, while it runs.
+    pub usage: Option<crate::inspect::Usage>,
 }
 
 impl Instance {
@@ -173,6 +184,7 @@ impl Instance {
             script: None,
             waiting: None,
             ready_vars: None,
+            usage: None,
         };
         if let Some(first) = inst.writable().first() {
             inst.target = *first;
@@ -293,6 +305,26 @@ pub struct View {
     pub mouse: bool,
     /// How far the help overlay is scrolled (a small screen cannot show it whole).
     pub help_scroll: u16,
+    /// Where the config came from (`./fdscope.toml`, `built-in`): the header names it.
+    pub config_source: String,
+    /// The inspector overlay (key `o`), while shown.
+    pub inspect: Option<InspectView>,
+    /// When CPU % / RSS (and the open inspector) are sampled next.
+    pub next_sample: Option<Instant>,
+}
+
+/// How often the inspector and the CPU % / RSS of running instances are refreshed.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// The inspector overlay of one instance.
+#[derive(Debug, Clone)]
+pub struct InspectView {
+    /// The instance inspected.
+    pub id: u64,
+    /// The last report (`None` until the first arrives, or if the instance has no process).
+    pub report: Option<crate::inspect::Report>,
+    /// Lines scrolled down.
+    pub scroll: u16,
 }
 
 /// The lines being typed: the input line with its history, and the search term.
@@ -370,6 +402,9 @@ impl App {
                 screen,
                 mouse: true,
                 help_scroll: 0,
+                config_source: "built-in".into(),
+                inspect: None,
+                next_sample: None,
             },
             editors: Editors::new(),
             quitting: None,

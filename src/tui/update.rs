@@ -12,7 +12,7 @@ use super::keyenc;
 use super::keys;
 use super::layout;
 use super::pane::{Body, PaneKind};
-use super::state::{App, Menu, Msg, PaneRef, RunState, Target};
+use super::state::{App, InspectView, Menu, Msg, PaneRef, RunState, Target, SAMPLE_EVERY};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -37,6 +37,18 @@ pub fn handle(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
         Msg::Spawned { id, pid, started } => instance::on_spawned(app, id, pid, started, &mut fx),
         Msg::SpawnFailed { id, error } => instance::on_spawn_failed(app, id, error),
         Msg::Failed(text) | Msg::Done(text) => app.view.status = text,
+        Msg::Inspected { id, report } => {
+            if let Some(view) = app.view.inspect.as_mut().filter(|v| v.id == id) {
+                view.report = report.map(|r| *r);
+            }
+        }
+        Msg::Usage(samples) => {
+            for (id, usage) in samples {
+                if let Some(ii) = app.index_of(id) {
+                    app.procs.instances[ii].usage = usage;
+                }
+            }
+        }
     }
     check_quit(app);
     fx
@@ -189,7 +201,9 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
     use Action::*;
     match action {
         Start | Restart | Stop | SignalMenu | CloseMenu | LoseConnection | CloseFd(_)
-        | Signal(_) | Dismiss | SaveTranscript | Quit => on_instance(app, action, now, fx),
+        | Signal(_) | Dismiss | SaveTranscript | Inspect | Quit => {
+            on_instance(app, action, now, fx)
+        }
         FocusInput | Send | SendRaw | CloseTarget | NextTarget | PrevTarget | HistoryPrev
         | HistoryNext => on_input(app, action, now, fx),
         MenuUp | MenuDown | MenuChoose => on_menu(app, action, now, fx),
@@ -263,6 +277,15 @@ fn on_instance(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>
             } else {
                 app.view.status = "only ended instances can be removed".into();
             }
+        }),
+        Action::Inspect => with_live_instance(app, selected, |app, id| {
+            app.view.inspect = Some(InspectView {
+                id,
+                report: None,
+                scroll: 0,
+            });
+            app.view.mode = Mode::Inspect;
+            fx.push(Effect::Inspect { id });
         }),
         Action::SaveTranscript => with_instance(app, selected, |app, ii| {
             instance::save_transcript(app, ii, fx)
@@ -362,6 +385,11 @@ fn on_view(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Zoom => app.view.zoom = !app.view.zoom,
         Action::ToggleTimeline => app.view.show_timeline = !app.view.show_timeline,
+        Action::Scroll(lines) if app.view.mode == Mode::Inspect => {
+            if let Some(view) = &mut app.view.inspect {
+                view.scroll = view.scroll.saturating_add_signed(lines as i16);
+            }
+        }
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom | Action::Scroll(_) => {
             scroll_focused(app, action)
         }
@@ -408,6 +436,7 @@ fn on_view(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Back => {
             app.view.mode = Mode::Normal;
             app.view.menu = None;
+            app.view.inspect = None;
         }
         // The other groups' actions: see `act_into`.
         _ => {}
@@ -476,12 +505,43 @@ fn open_menu(app: &mut App, title: &str, items: Vec<(String, Action)>) {
 /// screen should be redrawn, and what to do outside.
 pub fn tick(app: &mut App, now: Instant) -> (bool, Vec<Effect>) {
     let mut fx = Vec::new();
-    let changed = instance::tick(app, now, &mut fx);
+    let mut changed = instance::tick(app, now, &mut fx);
+    changed |= sample(app, now, &mut fx);
     if app.quitting.is_some_and(|deadline| now >= deadline) {
         app.done = true;
     }
     check_quit(app);
     (changed, fx)
+}
+
+/// Every [`SAMPLE_EVERY`]: CPU % and RSS of the running instances, and the open inspector.
+/// Whether anything was asked for (the screen will change when the answers come).
+fn sample(app: &mut App, now: Instant, fx: &mut Vec<Effect>) -> bool {
+    if app.view.next_sample.is_some_and(|at| now < at) {
+        return false;
+    }
+    let running: Vec<u64> = app
+        .procs
+        .instances
+        .iter()
+        .filter(|i| i.running() && i.pid.is_some())
+        .map(|i| i.id)
+        .collect();
+    // Instances that stopped running lose their figures (the list shows them no more).
+    for inst in app.procs.instances.iter_mut().filter(|i| !i.running()) {
+        inst.usage = None;
+    }
+    let inspecting = app.view.inspect.as_ref().map(|v| v.id);
+    if running.is_empty() && inspecting.is_none() {
+        app.view.next_sample = None;
+        return false;
+    }
+    app.view.next_sample = Some(now + SAMPLE_EVERY);
+    fx.push(Effect::SampleUsage(running));
+    if let Some(id) = inspecting {
+        fx.push(Effect::Inspect { id });
+    }
+    true
 }
 
 /// Ends the loop once quitting and every child has ended.
@@ -530,6 +590,7 @@ pub fn next_timer(app: &App, now: Instant) -> Option<Duration> {
                 .chain(i.pending_signals.iter().map(|(t, _)| *t))
         })
         .chain(app.quitting)
+        .chain(app.view.next_sample)
         .min()
         .map(|t| t.saturating_duration_since(now))
 }
