@@ -32,6 +32,10 @@ pub struct Console {
     pub scrollback_lines: Option<u64>,
     /// On quit, milliseconds between SIGTERM and SIGKILL (default 3000).
     pub stop_grace_ms: Option<u64>,
+    /// Write each instance's transcript to DIR/NAME-K.jsonl as it happens.
+    pub log_dir: Option<String>,
+    /// Bytes of chunk data a log file keeps; beyond, chunks are logged by length only.
+    pub log_max_bytes: Option<u64>,
 }
 
 /// One `[[command]]`.
@@ -66,10 +70,42 @@ pub struct Command {
     pub labels: Option<BTreeMap<FdNumber, String>>,
     /// One line shown next to the name.
     pub description: Option<String>,
-    /// What fdscope does as soon as the child is started, in order.
-    pub on_start: Option<Vec<StartStep>>,
+    /// Steps that drive the child, in order, from its start.
+    pub script: Option<Vec<ScriptStep>>,
+    /// The output that makes the command ready (for `depends_on = { NAME = "ready" }`).
+    pub ready: Option<Ready>,
+    /// Commands to wait for: name -> "started", "ready", "succeeded" or "ended".
+    pub depends_on: Option<BTreeMap<String, Condition>>,
     /// Start this command when the console opens (default false).
     pub autostart: Option<bool>,
+    /// Write this command's transcripts to DIR/NAME-K.jsonl (overrides `[console]`).
+    pub log_dir: Option<String>,
+}
+
+/// `ready = { expect = 'REGEX', fd = 1, timeout = 10 }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// The regex; its named groups are `${NAME.var}` for dependents.
+    pub expect: String,
+    /// The child fd it reads (default 1).
+    pub fd: Option<u32>,
+    /// Seconds to wait (default 10).
+    pub timeout: Option<f64>,
+}
+
+/// When a dependency lets its dependent start.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// Once it is spawned.
+    Started,
+    /// Once its `ready` matched.
+    Ready,
+    /// Once it ended with exit code 0.
+    Succeeded,
+    /// Once it ended, however.
+    Ended,
 }
 
 /// A child fd number as a TOML key (`3 = "r"`).
@@ -121,19 +157,25 @@ pub enum FdKind {
     Null,
 }
 
-/// One start action.
+/// One script step.
 #[derive(Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum StartStep {
+pub enum ScriptStep {
     /// `{ write = "TEXT", fd = 0, repeat = 1 }`.
     Write(WriteStep),
     /// `{ close = FD }`.
     Close(CloseStep),
-    /// `{ signal = "TERM", after_ms = 0 }`.
+    /// `{ expect = 'REGEX', fd = 1, timeout = 10 }`.
+    Expect(ExpectStep),
+    /// `{ signal = "TERM" }`.
     Signal(SignalStep),
+    /// `{ sleep = 0.5 }`.
+    Sleep(SleepStep),
+    /// `{ exit = 0 }` or `{ exit = "TERM" }`.
+    Exit(ExitStep),
 }
 
-/// Write text to an fd.
+/// Write text to an fd (`${var}` expanded).
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WriteStep {
@@ -153,14 +195,52 @@ pub struct CloseStep {
     pub close: u32,
 }
 
+/// Wait until a regex matches the fd's output since the previous match.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectStep {
+    /// The regex (Rust `regex` syntax, multi-line, CRLF-aware).
+    pub expect: String,
+    /// The child fd (default 1).
+    pub fd: Option<u32>,
+    /// Seconds to wait (default 10).
+    pub timeout: Option<f64>,
+}
+
 /// Send a signal.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignalStep {
-    /// TERM, INT, HUP, KILL, … (with or without SIG), or a number as a string.
+    /// TERM, INT, HUP, KILL, … (with or without SIG).
     pub signal: String,
-    /// Milliseconds after the start (default 0).
-    pub after_ms: Option<u64>,
+}
+
+/// Wait.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SleepStep {
+    /// Seconds.
+    pub sleep: f64,
+}
+
+/// Wait for `process_exited`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExitStep {
+    /// The exit code, or the signal name that killed it.
+    pub exit: ExitWant,
+    /// Seconds to wait (default 10).
+    pub timeout: Option<f64>,
+}
+
+/// An exit code or a signal name.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExitWant {
+    /// An exit code.
+    Code(i32),
+    /// A signal name.
+    Signal(String),
 }
 
 /// The JSON Schema of the config file, pretty-printed.
@@ -196,7 +276,12 @@ mod tests {
         assert_eq!(keys(&schema, "/$defs/Command/properties"), command);
         assert_eq!(
             keys(&schema, "/$defs/Console/properties"),
-            ["scrollback_lines", "stop_grace_ms"]
+            [
+                "log_dir",
+                "log_max_bytes",
+                "scrollback_lines",
+                "stop_grace_ms"
+            ]
         );
     }
 }

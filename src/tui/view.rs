@@ -114,6 +114,18 @@ fn instance_line(inst: &Instance, now: Instant) -> Line<'static> {
     ])
 }
 
+/// Where the config came from, on the list's bottom border: ` built-in `,
+/// ` ./fdscope.toml `; a long path keeps its end (the file name) and loses its start.
+fn config_title(source: &str, width: u16) -> String {
+    let room = usize::from(width.saturating_sub(4));
+    let chars: Vec<char> = source.chars().collect();
+    if chars.len() <= room {
+        return format!(" {source} ");
+    }
+    let tail: String = chars[chars.len() + 1 - room.max(1)..].iter().collect();
+    format!(" …{tail} ")
+}
+
 fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     let items: Vec<ListItem> = app
         .rows()
@@ -140,6 +152,10 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             Block::default()
                 .borders(Borders::ALL)
                 .title(" fdscope ")
+                .title_bottom(Line::styled(
+                    config_title(&app.view.config_source, area.width),
+                    DIM,
+                ))
                 .border_style(if focused { Style::default() } else { DIM }),
         )
         .highlight_style(
