@@ -32,6 +32,9 @@ pub struct Hub {
     subscribers: Vec<Subscriber>,
     waiters: Vec<(u64, Conn)>,
     quitters: Vec<Conn>,
+    /// CPU % of `inspect` replies: the change since this client-independent sampler's
+    /// previous look at the same process.
+    sampler: crate::inspect::Sampler,
 }
 
 /// The selection of the list, kept across a request so the user's view stays put.
@@ -178,11 +181,18 @@ impl Hub {
                 }
                 Err(e) => Err(e),
             },
-            Request::Inspect { id } => self.registry.resolve(&driver.app, &id).and_then(|_| {
-                // TODO(inspect): once src/inspect is on main, answer with
-                // `inspect::Sampler::new().inspect(&inspect::ChildInfo::of(transport))`
-                // (a `Report`, Serialize) for `driver.performer.transport(inst.id)`.
-                Err("inspect is not available in this build".to_string())
+            Request::Inspect { id } => self.registry.resolve(&driver.app, &id).and_then(|ii| {
+                let inst_id = driver.app.procs.instances[ii].id;
+                let transport = driver
+                    .performer
+                    .transport(inst_id)
+                    .ok_or_else(|| format!("{id} has no process (it never started)"))?;
+                let report = self
+                    .sampler
+                    .inspect(&crate::inspect::ChildInfo::of(transport));
+                serde_json::to_value(report)
+                    .map(|report| json!({ "inspect": report }))
+                    .map_err(|e| e.to_string())
             }),
             Request::Quit => {
                 driver.act(Action::Quit);

@@ -37,6 +37,11 @@ args = ["yes", "a line of output, again and again, as fast as the pipe takes it"
 name = "sleeper"
 program = "sleep"
 args = ["sleep", "1000"]
+
+[[command]]
+name = "holder"
+program = "sh"
+args = ["sh", "-c", "sleep 20 & echo started"]
 "#;
 
 /// A temporary directory with the config, and the socket path in it.
