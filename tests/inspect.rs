@@ -43,7 +43,7 @@ fn run_notes_who_holds_the_pipes_after_the_child_exited() {
         assert_eq!(note["holders"][0]["pid"], grandchild, "{note}");
         assert_eq!(note["holders"][0]["comm"], "sleep", "{note}");
         let fd = note["fd"].as_i64().unwrap();
-        let at = |pred: &dyn Fn(&serde_json::Value) -> bool| lines.iter().position(|l| pred(l));
+        let at = |pred: &dyn Fn(&serde_json::Value) -> bool| lines.iter().position(pred);
         let note_at = at(&|l| l == *note).unwrap();
         let exited = at(&|l| l["event"] == "process_exited").unwrap();
         let lost = at(&|l| l["event"] == "child_connection_lost" && l["fd"] == fd).unwrap();
