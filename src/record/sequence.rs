@@ -111,20 +111,7 @@ impl Mark {
     }
 }
 
-/// `24 B`, `1.5 KiB`, `3.0 MiB`.
-pub fn size(bytes: u64) -> String {
-    const K: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < K {
-        format!("{bytes} B")
-    } else if b < K * K {
-        format!("{:.1} KiB", b / K)
-    } else if b < K * K * K {
-        format!("{:.1} MiB", b / K / K)
-    } else {
-        format!("{:.1} GiB", b / K / K / K)
-    }
-}
+pub use crate::wording::size;
 
 /// One row of the picture.
 #[derive(Debug, Clone, PartialEq, Eq)]

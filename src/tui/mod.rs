@@ -32,6 +32,7 @@ pub mod terminal;
 pub mod timeline;
 pub mod update;
 pub mod view;
+pub mod view_inspect;
 mod view_overlay;
 pub mod view_pane;
 

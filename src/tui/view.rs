@@ -47,6 +47,14 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     draw_hint(frame, app, areas.hint);
     match app.view.mode {
         Mode::Help => view_overlay::help(frame, app.view.help_scroll),
+        Mode::Inspect => {
+            if let Some(view) = &app.view.inspect {
+                let name = app
+                    .index_of(view.id)
+                    .map_or("", |ii| app.procs.instances[ii].name.as_str());
+                super::view_inspect::draw(frame, view, name);
+            }
+        }
         Mode::Menu => {
             if let Some(menu) = &app.view.menu {
                 view_overlay::menu(frame, menu);
@@ -103,6 +111,17 @@ pub fn elapsed(d: Duration) -> String {
     }
 }
 
+/// ` 3% 12.0 MiB` for a running instance that was sampled; empty otherwise.
+pub fn usage_text(inst: &Instance) -> String {
+    match inst.usage {
+        Some(u) if inst.running() => {
+            let cpu = u.cpu_percent.map_or(String::new(), |c| format!(" {c:.0}%"));
+            format!("{cpu} {}", crate::wording::size(u.rss_bytes))
+        }
+        _ => String::new(),
+    }
+}
+
 fn instance_line(inst: &Instance, now: Instant) -> Line<'static> {
     let (state, style) = state_label(&inst.state);
     let pid = inst.pid.map_or("-".into(), |p| p.to_string());
@@ -111,6 +130,7 @@ fn instance_line(inst: &Instance, now: Instant) -> Line<'static> {
         Span::styled(format!("{pid} "), DIM),
         Span::styled(state, style),
         Span::styled(format!(" {}", elapsed(inst.elapsed(now))), DIM),
+        Span::styled(usage_text(inst), DIM),
     ])
 }
 
@@ -178,6 +198,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                 Span::raw(format!("  pid {}  ", inst.pid.map_or("-".into(), |p| p.to_string()))),
                 Span::styled(state, style),
                 Span::styled(format!("  {}", elapsed(inst.elapsed(now))), DIM),
+                Span::styled(usage_text(inst), DIM),
             ];
             if let (Some(x), Some(e)) = (inst.exited_at, inst.ended_at) {
                 first.push(Span::styled(
