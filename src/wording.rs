@@ -44,6 +44,21 @@ pub fn cut(text: &str, width: usize) -> String {
     out
 }
 
+/// `24 B`, `1.5 KiB`, `3.0 MiB`.
+pub fn size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < K {
+        format!("{bytes} B")
+    } else if b < K * K {
+        format!("{:.1} KiB", b / K)
+    } else if b < K * K * K {
+        format!("{:.1} MiB", b / K / K)
+    } else {
+        format!("{:.1} GiB", b / K / K / K)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,20 +93,5 @@ mod tests {
         assert_eq!(line, "gpg --batch…");
         assert_eq!(line.chars().count(), 12);
         assert_eq!(cut("short", 12), "short");
-    }
-}
-
-/// `24 B`, `1.5 KiB`, `3.0 MiB`.
-pub fn size(bytes: u64) -> String {
-    const K: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < K {
-        format!("{bytes} B")
-    } else if b < K * K {
-        format!("{:.1} KiB", b / K)
-    } else if b < K * K * K {
-        format!("{:.1} MiB", b / K / K)
-    } else {
-        format!("{:.1} GiB", b / K / K / K)
     }
 }
