@@ -225,3 +225,69 @@ fn w_asks_to_save_the_transcript_as_json_lines() {
         "{contents}"
     );
 }
+
+/// `t` shrinks the pty's pane; the console resizes the pty and the timeline marks the
+/// place, so the child's redraw after it is not read as output of its own.
+#[test]
+fn a_resize_by_the_console_is_marked_in_the_timeline() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc").pty(PtySize::default()));
+    let id = started(&mut app, now);
+    update::sync_pty_size(&mut app);
+    let data = Bytes::from_static(b"1024\r\n");
+    child(
+        &mut app,
+        id,
+        ProcessEvent::ChildDataReceived { fd: 1, data },
+        now,
+    );
+    update::act(&mut app, Action::ToggleTimeline, now);
+    let fx = update::sync_pty_size(&mut app);
+    assert!(
+        matches!(fx.as_slice(), [Effect::Resize { id: i, .. }] if *i == id),
+        "{fx:?}"
+    );
+    // Nothing changed size: no second resize, no second mark.
+    assert!(update::sync_pty_size(&mut app).is_empty());
+    let data = Bytes::from_static(b"\x1b[H\x1b[2J1024\r\n");
+    child(
+        &mut app,
+        id,
+        ProcessEvent::ChildDataReceived { fd: 1, data },
+        now,
+    );
+    update::act(&mut app, Action::ToggleTimeline, now); // show it again, to read it
+    update::sync_pty_size(&mut app);
+
+    let backend = ratatui::backend::TestBackend::new(120, 40);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| fdscope::tui::view::draw(f, &app, now))
+        .unwrap();
+    let screen: Vec<String> = terminal
+        .backend()
+        .buffer()
+        .content
+        .chunks(120)
+        .map(|row| row.iter().map(|c| c.symbol()).collect())
+        .collect();
+    let at = |text: &str| screen.iter().position(|l| l.contains(text));
+    let mark = at("resized to").unwrap_or_else(|| panic!("{screen:#?}"));
+    let rows: Vec<usize> = screen
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("child_data_received"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rows.len(), 2, "{screen:#?}");
+    assert!(rows[0] < mark && mark < rows[1], "{screen:#?}");
+    // Showing the timeline again resized the pty back: a second mark, after the redraw.
+    let marks: Vec<usize> = screen
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("resized to"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marks.len(), 2, "{screen:#?}");
+    assert!(marks[1] > rows[1], "{screen:#?}");
+}

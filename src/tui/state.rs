@@ -130,6 +130,9 @@ pub struct Instance {
     pub uses_console: bool,
     /// Every event, in order.
     pub timeline: Timeline,
+    /// Where the console resized its pty: (timeline position, rows, cols). The timeline
+    /// marks them, so the child's redraw after a resize is not taken for output of its own.
+    pub resizes: Vec<(u64, u16, u16)>,
     /// Where the input line writes.
     pub target: Target,
     /// When a stop turns from TERM into KILL.
@@ -176,6 +179,7 @@ impl Instance {
             panes,
             uses_console,
             timeline: Timeline::default(),
+            resizes: Vec::new(),
             target: Target::Fd(0),
             kill_at: None,
             pending_signals: Vec::new(),

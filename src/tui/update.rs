@@ -557,6 +557,9 @@ fn check_quit(app: &mut App) {
     }
 }
 
+/// Resize marks kept per instance (older ones scroll out of the timeline anyway).
+const MAX_RESIZE_MARKS: usize = 64;
+
 /// Resizes the selected instance's pty to its pane (after a resize, zoom, timeline toggle).
 pub fn sync_pty_size(app: &mut App) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -568,6 +571,12 @@ pub fn sync_pty_size(app: &mut App) -> Vec<Effect> {
             let (rows, cols) = layout::inner(rect);
             let inst = &mut app.procs.instances[ii];
             if inst.panes[pi].resize(rows, cols) && inst.running() && inst.pid.is_some() {
+                let at = inst.timeline.len() as u64 + inst.timeline.dropped;
+                inst.resizes.retain(|(pos, _, _)| *pos != at); // one mark per place
+                inst.resizes.push((at, rows, cols));
+                if inst.resizes.len() > MAX_RESIZE_MARKS {
+                    inst.resizes.remove(0);
+                }
                 fx.push(Effect::Resize {
                     id: inst.id,
                     rows,

@@ -300,12 +300,25 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         }
     );
     let rows = area.height.saturating_sub(1) as usize;
-    let lines: Vec<Line> = t
-        .entries
-        .iter()
-        .skip(t.len().saturating_sub(rows))
-        .map(|e| timeline_row(e.at, &e.event, e.len))
-        .collect();
+    let resizes = &app.procs.instances[ii].resizes;
+    let mark = |at: u64| {
+        resizes.iter().find(|(pos, _, _)| *pos == at).map(|(_, r, c)| {
+            Line::styled(
+                format!("      ↔ resized to {r}×{c} by the console: what follows is the child's redraw"),
+                DIM,
+            )
+        })
+    };
+    // Only the tail is drawn: format no more entries than fit.
+    let first = t.len().saturating_sub(rows);
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, e) in t.entries.iter().enumerate().skip(first) {
+        let at = t.dropped + i as u64;
+        lines.extend(mark(at));
+        lines.push(timeline_row(e.at, &e.event, e.len));
+    }
+    lines.extend(mark(t.dropped + t.len() as u64));
+    let lines = lines.split_off(lines.len().saturating_sub(rows));
     frame.render_widget(Paragraph::new(lines).block(block.title(title)), area);
 }
 
