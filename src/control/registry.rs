@@ -1,5 +1,5 @@
-//! Instance ids for clients: `NAME#K`, K counting the instances of NAME from 1 in start
-//! order; `NAME` alone is its newest instance. A K is never reused, even after an ended
+//! Instance ids for clients: `NAME#K` (K as the console numbers its instances, from 1 in
+//! start order); `NAME` alone is its newest instance. A K is never reused, even after an ended
 //! instance is removed from the list.
 
 use crate::tui::state::App;
@@ -10,8 +10,6 @@ use std::collections::HashMap;
 pub struct Registry {
     /// Console instance id → (name, K).
     labels: HashMap<u64, (String, u32)>,
-    /// Instances of each name so far.
-    counts: HashMap<String, u32>,
     /// Highest console instance id seen (instances are appended in id order).
     seen: u64,
 }
@@ -21,9 +19,8 @@ impl Registry {
     pub fn sync(&mut self, app: &App) {
         let seen = self.seen;
         for inst in app.procs.instances.iter().filter(|i| i.id > seen) {
-            let k = self.counts.entry(inst.name.clone()).or_insert(0);
-            *k += 1;
-            self.labels.insert(inst.id, (inst.name.clone(), *k));
+            self.labels
+                .insert(inst.id, (inst.name.clone(), inst.number));
             self.seen = self.seen.max(inst.id);
         }
     }

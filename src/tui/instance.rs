@@ -96,6 +96,11 @@ fn start_at_depth(
     app.procs.next_id += 1;
     let name = cmd.name.clone();
     let mut inst = Instance::new(id, ci, name.clone(), panes, uses_console, notes, now);
+    if app.procs.started.len() <= ci {
+        app.procs.started.resize(ci + 1, 0);
+    }
+    app.procs.started[ci] += 1;
+    inst.number = app.procs.started[ci];
     if !cmd.script.is_empty() {
         inst.script = Some(super::script::Progress::new(&cmd.script));
     }

@@ -112,6 +112,8 @@ pub struct Instance {
     pub command: usize,
     /// The command's name.
     pub name: String,
+    /// K of `NAME#K`: 1 for the first instance of its command, never reused.
+    pub number: u32,
     /// The process id (`None` until spawned, or if the spawn failed).
     pub pid: Option<u32>,
     /// Spawned on a pseudo-terminal.
@@ -154,6 +156,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// `NAME#K`: how the list, the header and remote clients name it.
+    pub fn label(&self) -> String {
+        format!("{}#{}", self.name, self.number)
+    }
+
     /// A new instance in state `Running`, with no process attached yet, an empty
     /// timeline and nothing pending: what `instance::start` fills in.
     pub fn new(
@@ -170,6 +177,7 @@ impl Instance {
             id,
             command,
             name,
+            number: 1,
             pid: None,
             pty,
             started,
@@ -281,6 +289,8 @@ pub struct Procs {
     pub instances: Vec<Instance>,
     /// Next instance id.
     pub next_id: u64,
+    /// Instances started so far of each command (by index): the K of `NAME#K`.
+    pub started: Vec<u32>,
     /// What children wrote to the console's fds 1 and 2.
     pub console: Pane,
     /// The console's stdin pipe was closed (children mapped onto fd 0 read EOF).
@@ -392,6 +402,7 @@ impl App {
                 settings,
                 instances: Vec::new(),
                 next_id: 1,
+                started: Vec::new(),
                 console,
                 console_stdin_closed: false,
             },

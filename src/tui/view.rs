@@ -126,7 +126,7 @@ fn instance_line(inst: &Instance, now: Instant) -> Line<'static> {
     let (state, style) = state_label(&inst.state);
     let pid = inst.pid.map_or("-".into(), |p| p.to_string());
     Line::from(vec![
-        Span::raw(format!("  #{} ", inst.id)),
+        Span::raw(format!("  #{} ", inst.number)),
         Span::styled(format!("{pid} "), DIM),
         Span::styled(state, style),
         Span::styled(format!(" {}", elapsed(inst.elapsed(now))), DIM),
@@ -194,7 +194,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             let cmd = &app.procs.commands[inst.command];
             let (state, style) = state_label(&inst.state);
             let mut first = vec![
-                Span::styled(format!(" {} #{}", inst.name, inst.id), Style::default().add_modifier(Modifier::BOLD)),
+                Span::styled(format!(" {}", inst.label()), Style::default().add_modifier(Modifier::BOLD)),
                 Span::raw(format!("  pid {}  ", inst.pid.map_or("-".into(), |p| p.to_string()))),
                 Span::styled(state, style),
                 Span::styled(format!("  {}", elapsed(inst.elapsed(now))), DIM),
