@@ -299,3 +299,27 @@ depends_on = { early = "ready" }
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("[late]"));
 }
+
+/// The built-in scripted commands drive the real programs to the end of their scripts
+/// (CI installs bc, python3, sqlite3 and gdb).
+#[test]
+fn every_built_in_script_runs_to_its_last_step() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/default.toml");
+    let config = fdscope::config::Config::load(std::path::Path::new(path)).unwrap();
+    let scripted: Vec<_> = config
+        .commands
+        .iter()
+        .filter(|c| c.script.iter().any(|s| s.expect_fd().is_some()))
+        .collect();
+    assert!(scripted.len() >= 5, "the built-in config drives prompts");
+    for command in scripted {
+        let out = fdscope(&["run", "--json", "--config", path, &command.name]);
+        assert_eq!(out.status.code(), Some(0), "{}: {out:?}", command.name);
+        let lines = json(&out);
+        let steps = lines
+            .iter()
+            .filter(|l| l["event"] == "script_step" && l["name"] == command.name.as_str())
+            .count();
+        assert_eq!(steps, command.script.len(), "{}: {lines:?}", command.name);
+    }
+}
