@@ -260,6 +260,17 @@ fn act_into(app: &mut App, action: Action, now: Instant, fx: &mut Vec<Effect>) {
         }
         Action::Zoom => app.view.zoom = !app.view.zoom,
         Action::ToggleTimeline => app.view.show_timeline = !app.view.show_timeline,
+        Action::ToggleLanes => {
+            app.view.lanes = !app.view.lanes;
+            app.view.show_timeline = true;
+        }
+        Action::ReplayStep
+        | Action::ReplayPlay
+        | Action::ReplayFaster
+        | Action::ReplaySlower
+        | Action::ReplayEnd => {
+            app.view.status = "that key is for fdscope replay FILE".into();
+        }
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom | Action::Scroll(_) => {
             scroll_focused(app, action)
         }

@@ -255,6 +255,13 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         }
     );
     let rows = area.height.saturating_sub(1) as usize;
+    if app.view.lanes {
+        let name = &app.procs.instances[ii].name;
+        let lines = super::lanes::lines(t, name, rows, area.width as usize);
+        let title = format!("{}· lanes ", title);
+        frame.render_widget(Paragraph::new(lines).block(block.title(title)), area);
+        return;
+    }
     let lines: Vec<Line> = t
         .entries
         .iter()
