@@ -347,7 +347,7 @@ async fn the_mouse_wheel_scrolls_a_pane_and_y_copies_with_osc_52() {
         + 3;
     c.keys(format!("\x1b[<64;80;{}M", row + 1).as_bytes()).await;
     c.wait_text("↑3", 10).await;
-    c.keys(b"l").await; // focus stdout
+    c.keys(b"\x1b[C").await; // → focuses stdout (`l` is the lanes view)
     c.keys(b"y").await;
     c.wait_text("copied", 10).await;
     assert!(

@@ -291,3 +291,75 @@ fn a_resize_by_the_console_is_marked_in_the_timeline() {
     assert_eq!(marks.len(), 2, "{screen:#?}");
     assert!(marks[1] > rows[1], "{screen:#?}");
 }
+
+/// `l` shows the timeline as lanes: a column per fd and one for the process, events in
+/// order top-down, runs of chunks folded; `l` again goes back to the list.
+#[test]
+fn l_shows_the_timeline_as_lanes() {
+    let now = Instant::now();
+    let mut app = app(ProcessSpec::new("bc"));
+    let id = started(&mut app, now);
+    for _ in 0..3 {
+        let data = Bytes::from_static(b"40 250\n");
+        child(
+            &mut app,
+            id,
+            ProcessEvent::ChildDataReceived { fd: 1, data },
+            now,
+        );
+    }
+    for fd in [0, 1, 2] {
+        child(&mut app, id, ProcessEvent::ChildConnectionLost { fd }, now);
+    }
+    let status = ExitStatus::Done;
+    child(&mut app, id, ProcessEvent::ProcessExited { status }, now);
+    child(&mut app, id, ProcessEvent::ProcessEnded { status }, now);
+    let draw = |app: &App| -> Vec<String> {
+        let backend = ratatui::backend::TestBackend::new(120, 40);
+        let mut terminal = ratatui::Terminal::new(backend).unwrap();
+        terminal
+            .draw(|f| fdscope::tui::view::draw(f, app, now))
+            .unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content
+            .chunks(120)
+            .map(|row| row.iter().map(|c| c.symbol()).collect())
+            .collect()
+    };
+    assert!(update::act(&mut app, Action::ToggleLanes, now).is_empty());
+    let screen = draw(&app);
+    let at = |text: &str| {
+        screen
+            .iter()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("{text}: {screen:#?}"))
+    };
+    let heading = at("· lanes");
+    let columns = at("process          fd 0 stdin       fd 1 stdout      fd 2 stderr");
+    let chunks = at("▶ 3× 21 B");
+    let exited = at("◆ exited 0");
+    let ended = at("■ ended 0");
+    assert!(heading <= columns && columns < chunks && chunks < exited && exited < ended);
+    // Each mark sits in its own fd's column.
+    let column = |row: usize, text: &str| {
+        let byte = screen[row].find(text).unwrap();
+        screen[row][..byte].chars().count()
+    };
+    assert_eq!(
+        column(chunks, "▶"),
+        column(columns, "fd 1 stdout"),
+        "{screen:#?}"
+    );
+    let losses: Vec<usize> = (chunks + 1..exited)
+        .map(|row| column(row, "✕ lost"))
+        .collect();
+    let heads: Vec<usize> = ["fd 0", "fd 1", "fd 2"]
+        .iter()
+        .map(|h| column(columns, h))
+        .collect();
+    assert_eq!(losses, heads, "{screen:#?}");
+    update::act(&mut app, Action::ToggleLanes, now);
+    assert!(draw(&app).iter().any(|l| l.contains("child_data_received")));
+}

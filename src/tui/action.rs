@@ -26,6 +26,8 @@ pub enum Mode {
     Help,
     /// The inspector overlay is open (key `o`).
     Inspect,
+    /// `fdscope replay`: keys read before the list's (Normal) ones.
+    Replay,
 }
 
 impl Mode {
@@ -40,6 +42,7 @@ impl Mode {
             Mode::Menu => "menus",
             Mode::Help => "help",
             Mode::Inspect => "inspector",
+            Mode::Replay => "replay (fdscope replay FILE)",
         }
     }
 }
@@ -79,6 +82,18 @@ pub enum Action {
     Zoom,
     /// Show or hide the timeline.
     ToggleTimeline,
+    /// Show the timeline as lanes: one column per fd.
+    ToggleLanes,
+    /// Replay: apply the next recorded event (and pause).
+    ReplayStep,
+    /// Replay: play at the current speed, or pause.
+    ReplayPlay,
+    /// Replay: play twice as fast.
+    ReplayFaster,
+    /// Replay: play half as fast.
+    ReplaySlower,
+    /// Replay: apply every remaining event.
+    ReplayEnd,
     /// Scroll the focused pane up a page.
     PageUp,
     /// Scroll the focused pane down a page.
@@ -166,6 +181,12 @@ impl Action {
             Action::PrevPane => "focus the previous pane",
             Action::Zoom => "zoom the focused pane / show all",
             Action::ToggleTimeline => "show / hide the timeline",
+            Action::ToggleLanes => "timeline as lanes: one column per fd / as a list",
+            Action::ReplayStep => "step: apply the next recorded event (pauses)",
+            Action::ReplayPlay => "play at the recorded pace / pause",
+            Action::ReplayFaster => "play faster (x2)",
+            Action::ReplaySlower => "play slower (/2)",
+            Action::ReplayEnd => "jump to the end of the recording",
             Action::PageUp => "scroll the focused pane up",
             Action::PageDown => "scroll the focused pane down",
             Action::Top => "scroll to the oldest line",

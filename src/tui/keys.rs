@@ -94,7 +94,7 @@ const fn bh(
 use KeyCode::{
     BackTab, Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
-use Mode::{Help, Input, Inspect, Menu, Normal, Pty, PtyChord, Search};
+use Mode::{Help, Input, Inspect, Menu, Normal, Pty, PtyChord, Replay, Search};
 
 /// Every key the console knows, by mode.
 pub static BINDINGS: &[Binding] = &[
@@ -109,7 +109,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Normal, &[c('c')], Action::CloseMenu, Some("close fd")),
     b(Normal, &[c('L')], Action::LoseConnection, None),
     b(Normal, &[c('d')], Action::Dismiss, None),
-    b(Normal, &[k(Right), c('l'), k(Tab)], Action::NextPane, None),
+    b(Normal, &[k(Right), k(Tab)], Action::NextPane, None),
     b(
         Normal,
         &[k(Left), c('h'), k(BackTab)],
@@ -118,6 +118,7 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(Normal, &[c('z')], Action::Zoom, Some("zoom")),
     b(Normal, &[c('t')], Action::ToggleTimeline, Some("timeline")),
+    b(Normal, &[c('l')], Action::ToggleLanes, Some("lanes")),
     b(Normal, &[k(PageUp), ctrl('b')], Action::PageUp, None),
     b(Normal, &[k(PageDown), ctrl('f')], Action::PageDown, None),
     b(Normal, &[k(Home), c('g')], Action::Top, None),
@@ -174,6 +175,11 @@ pub static BINDINGS: &[Binding] = &[
         Some("back"),
         "close the inspector",
     ),
+    b(Replay, &[c(' ')], Action::ReplayStep, Some("step")),
+    b(Replay, &[k(Enter)], Action::ReplayPlay, Some("play/pause")),
+    b(Replay, &[c(']')], Action::ReplayFaster, Some("faster")),
+    b(Replay, &[c('[')], Action::ReplaySlower, Some("slower")),
+    b(Replay, &[c('g')], Action::ReplayEnd, Some("end")),
     bh(
         Help,
         &[k(Esc), c('?'), c('q')],

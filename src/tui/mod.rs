@@ -22,6 +22,7 @@ pub mod input;
 pub mod instance;
 pub mod keyenc;
 pub mod keys;
+pub mod lanes;
 pub mod layout;
 pub mod log;
 pub mod pane;

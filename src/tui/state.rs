@@ -309,6 +309,8 @@ pub struct View {
     pub zoom: bool,
     /// Show the timeline.
     pub show_timeline: bool,
+    /// Show the timeline as lanes (one column per fd) rather than a list.
+    pub lanes: bool,
     /// The open menu.
     pub menu: Option<Menu>,
     /// The status line: the last thing that happened or went wrong.
@@ -412,6 +414,7 @@ impl App {
                 focus: 0,
                 zoom: false,
                 show_timeline: true,
+                lanes: false,
                 menu: None,
                 status: String::new(),
                 screen,

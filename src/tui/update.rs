@@ -390,6 +390,17 @@ fn on_view(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 view.scroll = view.scroll.saturating_add_signed(lines as i16);
             }
         }
+        Action::ToggleLanes => {
+            app.view.lanes = !app.view.lanes;
+            app.view.show_timeline = true;
+        }
+        Action::ReplayStep
+        | Action::ReplayPlay
+        | Action::ReplayFaster
+        | Action::ReplaySlower
+        | Action::ReplayEnd => {
+            app.view.status = "that key is for fdscope replay FILE".into();
+        }
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom | Action::Scroll(_) => {
             scroll_focused(app, action)
         }

@@ -300,6 +300,13 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         }
     );
     let rows = area.height.saturating_sub(1) as usize;
+    if app.view.lanes {
+        let name = &app.procs.instances[ii].name;
+        let lines = super::lanes::lines(t, name, rows, area.width as usize);
+        let title = format!("{title}· lanes ");
+        frame.render_widget(Paragraph::new(lines).block(block.title(title)), area);
+        return;
+    }
     let resizes = &app.procs.instances[ii].resizes;
     let mark = |at: u64| {
         resizes.iter().find(|(pos, _, _)| *pos == at).map(|(_, r, c)| {
