@@ -70,6 +70,12 @@ enum Command {
     },
     /// Ask a running console or server (`--listen`, `serve`) to do something.
     Ctl(fdscope::control::client::CtlArgs),
+    /// The console on a recorded transcript (JSON lines): read-only, Space steps one event,
+    /// Enter plays, `]`/`[` faster/slower, `g` jumps to the end.
+    Replay {
+        /// The transcript (from run --json, --events, the console's w, ctl events, log_dir).
+        file: PathBuf,
+    },
     /// Draw a recorded transcript (JSON lines) as an SVG sequence diagram of the fd order.
     Diagram {
         /// The transcript (from run --json, --events, the console's w, log_dir).
@@ -548,6 +554,13 @@ fn main() -> ExitCode {
             start,
         }) => serve_command(config, listen_path(listen), start),
         Some(Command::Ctl(args)) => fdscope::control::client::run(args),
+        Some(Command::Replay { file }) => match fdscope::tui::run_replay(&file) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("fdscope: {e:#}");
+                1
+            }
+        },
         Some(Command::Diagram { file, output }) => fdscope::record::cli::diagram(&file, output),
         Some(Command::Export {
             asciicast: _,

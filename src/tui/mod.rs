@@ -26,6 +26,7 @@ pub mod lanes;
 pub mod layout;
 pub mod log;
 pub mod pane;
+pub mod replay;
 pub mod runner;
 pub mod script;
 pub mod state;
@@ -80,5 +81,73 @@ pub fn run_listening(
     terminal::forget_children();
     // Children that ignored everything were sent KILL; do not wait for their tasks.
     runtime.shutdown_background();
+    result
+}
+
+/// `fdscope replay FILE`: the console on a recorded transcript (see [`replay`]). No
+/// process is started, so no runtime either: keys are polled between due events. Lines
+/// of the file that cannot be read are reported (with their numbers) before the screen
+/// is taken, and again on the status line; the rest is replayed.
+pub fn run_replay(file: &std::path::Path) -> anyhow::Result<i32> {
+    use crossterm::event::{poll, read, Event};
+    use ratatui::backend::CrosstermBackend;
+    use std::time::{Duration, Instant};
+
+    let transcript = crate::transcript::read_transcript_file(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    for error in &transcript.errors {
+        eprintln!("fdscope: {}: {error}", file.display());
+    }
+    let skipped = transcript.errors.len();
+    let first_error = transcript.errors.first().map(|e| e.to_string());
+    terminal::install_panic_hook();
+    let console = match terminal::setup() {
+        Ok(console) => console,
+        Err(e) => {
+            terminal::restore();
+            return Err(e.into());
+        }
+    };
+    let result = (|| -> anyhow::Result<i32> {
+        let mut term = ratatui::Terminal::new(CrosstermBackend::new(console.tty))?;
+        let size = term.size()?;
+        let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+        let (mut app, mut replay) =
+            replay::Replay::new(transcript, &file.display().to_string(), screen);
+        if let Some(first) = first_error {
+            app.view.status = format!(
+                "{} line(s) skipped, the first: {first}; the rest is replayed",
+                skipped
+            );
+        }
+        let mut last = Instant::now();
+        loop {
+            let now = Instant::now();
+            replay.advance(&mut app, now - last, now);
+            last = now;
+            let size = term.size()?;
+            app.view.screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            update::sync_pty_size(&mut app); // the recorded child cannot be resized
+            term.draw(|frame| view::draw(frame, &app, now))?;
+            let wait = replay
+                .next_due()
+                .unwrap_or(Duration::from_millis(500))
+                .min(Duration::from_millis(100));
+            if poll(wait)? {
+                match read()? {
+                    Event::Key(key) => {
+                        if replay.key(&mut app, key, Instant::now()) {
+                            return Ok(0);
+                        }
+                    }
+                    Event::Resize(..) => {}
+                    other => {
+                        update::handle(&mut app, state::Msg::Term(other), Instant::now());
+                    }
+                }
+            }
+        }
+    })();
+    terminal::restore();
     result
 }
