@@ -363,3 +363,165 @@ fn l_shows_the_timeline_as_lanes() {
     update::act(&mut app, Action::ToggleLanes, now);
     assert!(draw(&app).iter().any(|l| l.contains("child_data_received")));
 }
+
+fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
+    CommandConfig {
+        name: name.into(),
+        spec,
+        script: Vec::new(),
+        ready: None,
+        depends_on: Vec::new(),
+        autostart: false,
+        labels: BTreeMap::new(),
+        description: None,
+    }
+}
+
+fn spawns(fx: &[Effect]) -> Vec<(u64, Vec<String>)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Spawn { id, spec, .. } => Some((
+                *id,
+                spec.argv()
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Starting a command with `depends_on` starts its dependency first, lists it as
+/// `waiting for server (ready)`, and spawns it with `${server.port}` once `ready` comes.
+#[test]
+fn a_dependent_waits_for_ready_and_gets_its_variables() {
+    use fdscope::script::{Condition, Pattern, ReadySpec};
+    use fdscope::transcript::{Ready, TranscriptEvent};
+    let now = Instant::now();
+    let mut server = command("server", ProcessSpec::new("server"));
+    server.ready = Some(ReadySpec {
+        pattern: Pattern::new(r"port (?P<port>\d+)").unwrap(),
+        fd: 1,
+        timeout: Duration::from_secs(10),
+    });
+    let mut client = command(
+        "client",
+        ProcessSpec::new("client").args(["client", "${server.port}"]),
+    );
+    client.depends_on = vec![("server".into(), Condition::Ready)];
+    let settings = ConsoleSettings {
+        scrollback_lines: 100,
+        stop_grace_ms: 3000,
+    };
+    let mut app = App::new(vec![server, client], settings, Rect::new(0, 0, 120, 40));
+    update::act(&mut app, Action::Down, now);
+    update::act(&mut app, Action::Down, now);
+    assert_eq!(app.selected_command(), Some(1));
+    let fx = update::act(&mut app, Action::Start, now);
+    let started = spawns(&fx);
+    assert_eq!(started.len(), 1, "only the server: {fx:?}");
+    assert_eq!(started[0].1, ["server"]);
+    let client = app
+        .procs
+        .instances
+        .iter()
+        .find(|i| i.name == "client")
+        .expect("the client is listed");
+    assert_eq!(
+        client.state,
+        RunState::Waiting("waiting for server (ready)".into())
+    );
+    let server_id = started[0].0;
+    let answer = Msg::Spawned {
+        id: server_id,
+        pid: 10,
+        started: now,
+    };
+    assert!(spawns(&update::handle(&mut app, answer, now)).is_empty());
+    let ready = TranscriptEvent::Ready(Ready {
+        groups: [("port".to_string(), "4242".to_string())].into(),
+    });
+    let fx = update::handle(
+        &mut app,
+        Msg::Script {
+            id: server_id,
+            at: Duration::from_millis(5),
+            event: ready,
+        },
+        now,
+    );
+    let started = spawns(&fx);
+    assert_eq!(started.len(), 1, "{fx:?}");
+    assert_eq!(started[0].1, ["client", "4242"]);
+}
+
+/// A scripted instance's header says which step runs; a failure says where it stopped
+/// and leaves the child running for the user.
+#[test]
+fn the_header_follows_the_script_and_a_failure_leaves_the_child_running() {
+    use fdscope::script::{Pattern, Step};
+    use fdscope::transcript::{FailReason, ScriptFailed, ScriptStep, TranscriptEvent};
+    let now = Instant::now();
+    let mut bc = command("bc", ProcessSpec::new("bc"));
+    bc.script = vec![
+        Step::Write {
+            fd: 0,
+            data: b"2^10\n".to_vec(),
+            repeat: 1,
+        },
+        Step::Expect {
+            fd: 1,
+            pattern: Pattern::new("^1024$").unwrap(),
+            timeout: Duration::from_secs(10),
+        },
+    ];
+    let settings = ConsoleSettings {
+        scrollback_lines: 100,
+        stop_grace_ms: 3000,
+    };
+    let mut app = App::new(vec![bc], settings, Rect::new(0, 0, 120, 40));
+    let id = started(&mut app, now);
+    let draw = |app: &App| -> String {
+        let backend = ratatui::backend::TestBackend::new(120, 40);
+        let mut terminal = ratatui::Terminal::new(backend).unwrap();
+        terminal
+            .draw(|f| fdscope::tui::view::draw(f, app, now))
+            .unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content
+            .chunks(120)
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+            .collect()
+    };
+    assert!(draw(&app).contains("script 1/2: write \"2^10\\n\" to fd 0"));
+    let step = TranscriptEvent::ScriptStep(ScriptStep {
+        step: 0,
+        action: "write \"2^10\\n\" to fd 0".into(),
+        matched: None,
+        groups: None,
+    });
+    let script = |event| Msg::Script {
+        id,
+        at: Duration::from_millis(1),
+        event,
+    };
+    update::handle(&mut app, script(step), now);
+    assert!(draw(&app).contains("script 2/2: expect /^1024$/ on fd 1"));
+    let failed = TranscriptEvent::ScriptFailed(ScriptFailed {
+        step: 1,
+        action: "expect /^1024$/ on fd 1".into(),
+        reason: FailReason::Timeout,
+        tail: "1023\n".into(),
+    });
+    let fx = update::handle(&mut app, script(failed), now);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Signal { .. })),
+        "the child is left running: {fx:?}"
+    );
+    assert_eq!(app.procs.instances[0].state, RunState::Running);
+    let shown = draw(&app);
+    assert!(shown.contains("script failed at step 1"), "{shown}");
+}
