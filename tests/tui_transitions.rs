@@ -12,25 +12,31 @@ use fdscope::tui::state::{App, Msg, RunState};
 use fdscope::tui::update;
 use fdscope::{ExitStatus, ProcessEvent, ProcessSpec, PtySize, Signal};
 use ratatui::layout::Rect;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 fn app(spec: ProcessSpec) -> App {
-    let command = CommandConfig {
-        name: "bc".into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: BTreeMap::new(),
-        description: None,
-    };
+    let command = CommandConfig::new("bc", spec);
     let settings = ConsoleSettings {
         scrollback_lines: 100,
         stop_grace_ms: 3000,
     };
     App::new(vec![command], settings, Rect::new(0, 0, 120, 40))
+}
+
+/// The console drawn on a 120×40 TestBackend, one string per row.
+fn screen_rows(app: &App, now: Instant) -> Vec<String> {
+    let backend = ratatui::backend::TestBackend::new(120, 40);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| fdscope::tui::view::draw(f, app, now))
+        .unwrap();
+    terminal
+        .backend()
+        .buffer()
+        .content
+        .chunks(120)
+        .map(|row| row.iter().map(|c| c.symbol()).collect())
+        .collect()
 }
 
 fn key(app: &mut App, code: KeyCode, mods: KeyModifiers, now: Instant) -> Vec<Effect> {
@@ -259,18 +265,7 @@ fn a_resize_by_the_console_is_marked_in_the_timeline() {
     update::act(&mut app, Action::ToggleTimeline, now); // show it again, to read it
     update::sync_pty_size(&mut app);
 
-    let backend = ratatui::backend::TestBackend::new(120, 40);
-    let mut terminal = ratatui::Terminal::new(backend).unwrap();
-    terminal
-        .draw(|f| fdscope::tui::view::draw(f, &app, now))
-        .unwrap();
-    let screen: Vec<String> = terminal
-        .backend()
-        .buffer()
-        .content
-        .chunks(120)
-        .map(|row| row.iter().map(|c| c.symbol()).collect())
-        .collect();
+    let screen = screen_rows(&app, now);
     let at = |text: &str| screen.iter().position(|l| l.contains(text));
     let mark = at("resized to").unwrap_or_else(|| panic!("{screen:#?}"));
     let rows: Vec<usize> = screen
@@ -314,20 +309,7 @@ fn l_shows_the_timeline_as_lanes() {
     let status = ExitStatus::Done;
     child(&mut app, id, ProcessEvent::ProcessExited { status }, now);
     child(&mut app, id, ProcessEvent::ProcessEnded { status }, now);
-    let draw = |app: &App| -> Vec<String> {
-        let backend = ratatui::backend::TestBackend::new(120, 40);
-        let mut terminal = ratatui::Terminal::new(backend).unwrap();
-        terminal
-            .draw(|f| fdscope::tui::view::draw(f, app, now))
-            .unwrap();
-        terminal
-            .backend()
-            .buffer()
-            .content
-            .chunks(120)
-            .map(|row| row.iter().map(|c| c.symbol()).collect())
-            .collect()
-    };
+    let draw = |app: &App| screen_rows(app, now);
     assert!(update::act(&mut app, Action::ToggleLanes, now).is_empty());
     let screen = draw(&app);
     let at = |text: &str| {
@@ -365,16 +347,7 @@ fn l_shows_the_timeline_as_lanes() {
 }
 
 fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
-    CommandConfig {
-        name: name.into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: BTreeMap::new(),
-        description: None,
-    }
+    CommandConfig::new(name, spec)
 }
 
 fn spawns(fx: &[Effect]) -> Vec<(u64, Vec<String>)> {
@@ -482,20 +455,7 @@ fn the_header_follows_the_script_and_a_failure_leaves_the_child_running() {
     };
     let mut app = App::new(vec![bc], settings, Rect::new(0, 0, 120, 40));
     let id = started(&mut app, now);
-    let draw = |app: &App| -> String {
-        let backend = ratatui::backend::TestBackend::new(120, 40);
-        let mut terminal = ratatui::Terminal::new(backend).unwrap();
-        terminal
-            .draw(|f| fdscope::tui::view::draw(f, app, now))
-            .unwrap();
-        terminal
-            .backend()
-            .buffer()
-            .content
-            .chunks(120)
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
-            .collect()
-    };
+    let draw = |app: &App| screen_rows(app, now).join("\n");
     assert!(draw(&app).contains("script 1/2: write \"2^10\\n\" to fd 0"));
     let step = TranscriptEvent::ScriptStep(ScriptStep {
         step: 0,

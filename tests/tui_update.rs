@@ -12,21 +12,11 @@ use fdscope::tui::pane::Body;
 use fdscope::tui::state::{App, Msg, RunState, Target};
 use fdscope::{ChildFd, ExitStatus, ProcessSpec, Signal};
 use ratatui::layout::Rect;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
-    CommandConfig {
-        name: name.into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: BTreeMap::new(),
-        description: None,
-    }
+    CommandConfig::new(name, spec)
 }
 
 fn sh(script: &str) -> ProcessSpec {

@@ -144,6 +144,23 @@ pub struct CommandConfig {
     pub description: Option<String>,
 }
 
+impl CommandConfig {
+    /// A command that runs `spec` under `name`, with nothing else configured (no script,
+    /// readiness, dependencies, labels or description; not started at launch).
+    pub fn new(name: impl Into<String>, spec: ProcessSpec) -> CommandConfig {
+        CommandConfig {
+            name: name.into(),
+            spec,
+            script: Vec::new(),
+            ready: None,
+            depends_on: Vec::new(),
+            autostart: false,
+            labels: BTreeMap::new(),
+            description: None,
+        }
+    }
+}
+
 impl Config {
     /// The built-in config (`assets/default.toml`, embedded at build time): the seed's
     /// examples ready to launch. Never fails; a test keeps the embedded file valid.

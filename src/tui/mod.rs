@@ -68,14 +68,7 @@ pub fn run_listening(
         }
         None => None,
     };
-    terminal::install_panic_hook();
-    let console = match terminal::setup() {
-        Ok(console) => console,
-        Err(e) => {
-            terminal::restore();
-            return Err(e.into());
-        }
-    };
+    let console = take_terminal()?;
     let result = runtime.block_on(runner::run_loop(config, source, start, console, server));
     terminal::restore();
     terminal::forget_children();
@@ -100,14 +93,7 @@ pub fn run_replay(file: &std::path::Path) -> anyhow::Result<i32> {
     }
     let skipped = transcript.errors.len();
     let first_error = transcript.errors.first().map(|e| e.to_string());
-    terminal::install_panic_hook();
-    let console = match terminal::setup() {
-        Ok(console) => console,
-        Err(e) => {
-            terminal::restore();
-            return Err(e.into());
-        }
-    };
+    let console = take_terminal()?;
     let result = (|| -> anyhow::Result<i32> {
         let mut term = ratatui::Terminal::new(CrosstermBackend::new(console.tty))?;
         let size = term.size()?;
@@ -150,4 +136,13 @@ pub fn run_replay(file: &std::path::Path) -> anyhow::Result<i32> {
     })();
     terminal::restore();
     result
+}
+
+/// Takes the terminal (the panic hook first, so a panic still gives it back).
+fn take_terminal() -> anyhow::Result<terminal::Console> {
+    terminal::install_panic_hook();
+    terminal::setup().map_err(|e| {
+        terminal::restore();
+        e.into()
+    })
 }

@@ -298,16 +298,9 @@ fn commands_of(records: &[Record]) -> Vec<CommandConfig> {
                     spec = spec.child_fd(fd, kind);
                 }
             }
-            CommandConfig {
-                name: name.clone(),
-                spec,
-                script: Vec::new(),
-                ready: None,
-                depends_on: Vec::new(),
-                autostart: false,
-                labels: BTreeMap::new(),
-                description: Some("recorded".into()),
-            }
+            let mut command = CommandConfig::new(name, spec);
+            command.description = Some("recorded".into());
+            command
         })
         .collect()
 }

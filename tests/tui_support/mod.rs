@@ -9,7 +9,6 @@
 
 use fdscope::config::{CommandConfig, Config, ConsoleSettings};
 use fdscope::{spawn, EventStream, ProcessEvent, ProcessSpec, ProcessTransport, PtySize};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 
@@ -20,16 +19,7 @@ pub const COLS: u16 = 120;
 
 /// A command for a scenario.
 pub fn command(name: &str, spec: ProcessSpec) -> CommandConfig {
-    CommandConfig {
-        name: name.into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: BTreeMap::new(),
-        description: None,
-    }
+    CommandConfig::new(name, spec)
 }
 
 /// `sh -c SCRIPT` with the default fds.
