@@ -24,7 +24,8 @@ pub fn help(frame: &mut Frame, scroll: u16) {
     let mut lines = Vec::new();
     let mut last = None;
     for (mode, keys, text) in keys::help_rows() {
-        if mode == Mode::Help {
+        // Replay's keys are on its status line; the console's help is for the console.
+        if mode == Mode::Help || mode == Mode::Replay {
             continue;
         }
         if last != Some(mode) {
