@@ -52,6 +52,10 @@ pub const WORKLOADS: &[Workload] = &[
         ],
     },
     Workload {
+        name: "spawn-config",
+        imps: &["shell", "run"],
+    },
+    Workload {
         name: "roundtrip",
         imps: &[
             "std",
@@ -144,7 +148,7 @@ pub fn param(settings: &Settings, workload: &str) -> u64 {
         "flood1" => s.flood1,
         "flood4" => s.flood4_each,
         "spawn-seq" => s.spawn_seq,
-        "spawn-conc" => s.spawn_conc,
+        "spawn-conc" | "spawn-config" => s.spawn_conc,
         "roundtrip" => s.roundtrips,
         _ => s.drain.as_millis() as u64,
     }
@@ -244,6 +248,9 @@ fn timeout(settings: &Settings) -> Duration {
 
 fn run_one(settings: &Settings, workload: &str, imp: &str) -> Outcome {
     let n = param(settings, workload);
+    if workload == "spawn-config" {
+        return spawn_config(settings, imp, n);
+    }
     match imp {
         "twisted" | "asyncio" => {
             let Some(python) = &settings.python else {
@@ -326,6 +333,53 @@ fn measured(cmd: &mut Command, settings: &Settings) -> Outcome {
 }
 
 /// `fdscope run --summary -- head -c N /dev/zero`: the headless console over the flood.
+/// N configured `/bin/true` at once: `fdscope run --config F cmd1 … cmdN` (each with
+/// its pipes, every event printed) against the shell loop a user would otherwise write,
+/// `for i in $(seq N); do /bin/true & done; wait`. Both timed from spawn to exit.
+fn spawn_config(settings: &Settings, imp: &str, n: u64) -> Outcome {
+    let mut cmd = if imp == "shell" {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("for i in $(seq {n}); do /bin/true & done; wait"),
+        ]);
+        cmd
+    } else {
+        let bin = &settings.fdscope;
+        if !bin.exists() {
+            return Outcome::Pending(format!("{} is not built", bin.display()));
+        }
+        let config = settings.root.join("target/bench-spawn-config.toml");
+        let text: String = (1..=n)
+            .map(|i| format!("[[command]]\nname = \"t{i}\"\nprogram = \"/bin/true\"\n"))
+            .collect();
+        if let Err(e) = std::fs::write(&config, text) {
+            return Outcome::Failed(format!("{}: {e}", config.display()));
+        }
+        let mut cmd = Command::new(bin);
+        cmd.arg("run").arg("--summary").arg("--config").arg(&config);
+        cmd.args((1..=n).map(|i| format!("t{i}")));
+        cmd
+    };
+    let finished = match procs::run(&mut cmd, timeout(settings)) {
+        Ok(f) => f,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if finished.code != 0 {
+        return Outcome::Failed(format!(
+            "exit {}: {}",
+            finished.code,
+            procs::tail(&finished.stderr, 120)
+        ));
+    }
+    let secs = finished.wall.as_secs_f64();
+    Outcome::Measured(Metrics::from([
+        ("per_s".into(), n as f64 / secs),
+        ("secs".into(), secs),
+        ("rss_mib".into(), finished.rss_mib),
+    ]))
+}
+
 fn headless(settings: &Settings, n: u64) -> Outcome {
     let bin = &settings.fdscope;
     if !bin.exists() {

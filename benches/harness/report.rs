@@ -135,6 +135,16 @@ fn rows(settings: &Settings) -> Vec<Row> {
         ),
         row(
             format!(
+                "{} configured `/bin/true` at once (`run --config`) vs a shell loop, spawns/s ↑",
+                s.spawn_conc
+            ),
+            "spawn-config",
+            "per_s",
+            Some("shell"),
+            None,
+        ),
+        row(
+            format!(
                 "16-byte round trip through `cat` ×{}, mean µs ↓",
                 s.roundtrips
             ),
@@ -397,6 +407,16 @@ fn targets(results: &Results) -> Vec<Target> {
         "spawn-conc",
         "fdscope",
         "std",
+        "per_s",
+        0.8,
+        true,
+    );
+    ratio_target(
+        "configured spawns: `fdscope run --config` / shell loop",
+        "≥ ×0.80",
+        "spawn-config",
+        "run",
+        "shell",
         "per_s",
         0.8,
         true,
