@@ -138,3 +138,26 @@ async fn replay_in_a_terminal_steps_and_ends() {
     assert!(status.success(), "{status}");
     assert!(!c.parser.screen().alternate_screen());
 }
+
+/// A pty recording replays on a terminal emulator: escape sequences are drawn, not shown.
+#[test]
+fn a_pty_recording_is_redrawn_by_the_emulator() {
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_fdscope"))
+            .args(["run", "--json", "--pty", "--", "sh", "-c"])
+            .arg("printf '\\033[2J\\033[Hred: \\033[31mRED\\033[0m done'")
+            .stdin(Stdio::null()),
+        30,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let transcript = read_transcript(out.stdout.as_slice()).unwrap();
+    let (mut app, mut replay) = Replay::new(transcript, "pty.jsonl", Rect::new(0, 0, 100, 30));
+    while replay.step(&mut app, Instant::now()) {}
+    let shown = screen(&app);
+    assert!(shown.contains("red: RED done"), "{shown}");
+    assert!(!shown.contains("[31m"), "{shown}");
+    assert_eq!(
+        app.procs.instances[0].state,
+        RunState::Ended(fdscope::ExitStatus::Done)
+    );
+}
