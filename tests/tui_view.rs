@@ -17,16 +17,10 @@ const W: u16 = 110;
 const H: u16 = 34;
 
 fn command(name: &str, spec: ProcessSpec, labels: &[(i32, &str)]) -> CommandConfig {
-    CommandConfig {
-        name: name.into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: labels.iter().map(|(fd, l)| (*fd, l.to_string())).collect(),
-        description: Some(format!("the {name} example")),
-    }
+    let mut command = CommandConfig::new(name, spec);
+    command.labels = labels.iter().map(|(fd, l)| (*fd, l.to_string())).collect();
+    command.description = Some(format!("the {name} example"));
+    command
 }
 
 fn app(commands: Vec<CommandConfig>) -> App {

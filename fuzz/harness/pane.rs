@@ -17,21 +17,11 @@ use fdscope::{ChildFd, ProcessEvent, ProcessSpec, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// A command and a not-started instance of it with the panes the console would make.
 fn instance_of(app: &mut App, name: &str, spec: ProcessSpec) -> u64 {
-    let command = CommandConfig {
-        name: name.into(),
-        spec,
-        script: Vec::new(),
-        ready: None,
-        depends_on: Vec::new(),
-        autostart: false,
-        labels: BTreeMap::new(),
-        description: None,
-    };
+    let command = CommandConfig::new(name, spec);
     let (panes, uses_console, notes) = instance::panes_for(&command, app.procs.settings.scrollback_lines);
     app.procs.commands.push(command);
     let id = app.procs.next_id;
