@@ -410,13 +410,19 @@ fn readiness(job: &Job, jobs: &[Job], states: &[State]) -> Gate {
 }
 
 /// TERM now, KILL after `grace` if it is still there.
+///
+/// A grandchild that inherited the pipes would keep `process_ended` away for as long as
+/// it lives, so after the grace period (or at once, when the child is already reaped)
+/// fdscope closes its own ends of the pipes too.
 fn stop(transport: ProcessTransport, grace: Duration) {
     if transport.signal_process(Signal::SIGTERM).is_err() {
+        transport.lose_connection();
         return;
     }
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
         let _ = transport.signal_process(Signal::SIGKILL);
+        transport.lose_connection();
     });
 }
 
