@@ -59,9 +59,10 @@ const EOF_POLL: Duration = Duration::from_millis(4);
 /// raw (readline) with that EOF turned into a NUL, to type it again in raw mode.
 const EOF_WATCH: Duration = Duration::from_secs(10);
 
-/// One thing queued for the pty master: bytes, or the end of input.
+/// One thing queued for the pty master: bytes (`eof`: the EOF character first typed for a
+/// close, whose mode is checked again once it lands), or the end of input still to be typed.
 enum Item {
-    Data(Bytes),
+    Data { bytes: Bytes, eof: bool },
     Eof,
 }
 
@@ -110,7 +111,9 @@ fn eof_settings(master: &impl AsFd) -> (u8, bool) {
 /// mode: the first only ends the line). A canonical EOF still in the buffer when a
 /// readline program switches to raw mode reaches it as a NUL; so for a while after a
 /// canonical EOF the writer watches, and when the terminal is raw with nothing left
-/// unread (the child waits for a key) it types the EOF character once more.
+/// unread (the child waits for a key) it types the EOF character once more. It watches too
+/// when an EOF typed in raw mode finds the terminal canonical once written: readline may
+/// have left raw mode between the look and the write.
 ///
 /// Keeps the transport's byte count and closed state up to date like a pipe's writer, sends
 /// no event and is not waited for: it stops when `stop` is notified (the master's reader
@@ -131,12 +134,18 @@ pub(crate) async fn write_pty(
         let wait_for_room = match queue.front_mut() {
             None if closing => break,
             None => false,
-            Some(Item::Data(data)) => match sender.try_write(data) {
+            Some(Item::Data { bytes, eof }) => match sender.try_write(bytes) {
                 Ok(n) => {
-                    let last = data.last().copied();
-                    data.advance(n);
-                    if data.is_empty() {
-                        mid_line = !matches!(last, Some(b'\n' | b'\r' | CTRL_D));
+                    let last = bytes.last().copied();
+                    bytes.advance(n);
+                    if bytes.is_empty() {
+                        mid_line = !*eof && !matches!(last, Some(b'\n' | b'\r' | CTRL_D));
+                        // The mode may have flipped between the look before typing an EOF
+                        // and its landing (readline leaves raw mode right after the line it
+                        // read): canonical now means it may have become a NUL, so watch.
+                        if *eof && watch.is_none() && eof_settings(&*sender).1 {
+                            watch = Some(Instant::now() + EOF_WATCH);
+                        }
                         queue.pop_front();
                     }
                     if let Some(q) = lock(&live).queued.get_mut(&0) {
@@ -154,7 +163,8 @@ pub(crate) async fn write_pty(
                     let (eof, canonical) = eof_settings(&*sender);
                     let count = if canonical && mid_line { 2 } else { 1 };
                     queue.pop_front();
-                    queue.push_front(Item::Data(Bytes::from(vec![eof; count])));
+                    let bytes = Bytes::from(vec![eof; count]);
+                    queue.push_front(Item::Data { bytes, eof: true });
                     *lock(&live).queued.entry(0).or_default() += count;
                     watch = canonical.then(|| Instant::now() + EOF_WATCH);
                     continue;
@@ -169,7 +179,7 @@ pub(crate) async fn write_pty(
             command = commands.recv(), if !closing => match command {
                 Some(WriteCommand::Data(data)) => {
                     watch = None;
-                    queue.push_back(Item::Data(data));
+                    queue.push_back(Item::Data { bytes: data, eof: false });
                 }
                 Some(WriteCommand::Eof) => queue.push_back(Item::Eof),
                 Some(WriteCommand::Close) | None => closing = true,
@@ -184,7 +194,9 @@ pub(crate) async fn write_pty(
                     let (eof, canonical) = eof_settings(&*sender);
                     if !canonical && unread(&*sender) == 0 {
                         // Raw, and nothing left to read: the child waits for a key.
-                        queue.push_back(Item::Data(Bytes::from(vec![eof])));
+                        // Typed once: not watched again.
+                        let bytes = Bytes::from(vec![eof]);
+                        queue.push_back(Item::Data { bytes, eof: false });
                         *lock(&live).queued.entry(0).or_default() += 1;
                         watch = None;
                     } else if Instant::now() >= until {
