@@ -12,6 +12,9 @@ pub struct AnsiLog {
     parser: vte::Parser,
     guard: OscGuard,
     style: Style,
+    /// The parser may hold part of an escape sequence or of a character: bytes since the
+    /// last escape have not yet ended in a dispatched sequence or a printed character.
+    pending: bool,
     /// The lines.
     pub lines: LineLog,
 }
@@ -23,6 +26,8 @@ impl std::fmt::Debug for AnsiLog {
             .finish()
     }
 }
+
+const ESC: u8 = 0x1b;
 
 impl AnsiLog {
     /// An empty log of at most `max_lines` lines.
@@ -37,49 +42,140 @@ impl AnsiLog {
     ///
     /// A flood (`yes`) brings chunks of many thousand lines of which the log keeps only
     /// the last `max_lines`: when a chunk holds no escape sequence, the lines that would
-    /// be dropped at once are counted instead of parsed, which keeps the console ahead of
-    /// the child.
+    /// be dropped at once are counted instead of parsed, and the plain lines that stay
+    /// are copied in one piece rather than parsed character by character. Both keep the
+    /// console ahead of the child.
     pub fn feed(&mut self, data: &[u8]) {
-        const ESC: u8 = 0x1b;
         if data.len() > self.lines.max_lines() && memchr::memchr(ESC, data).is_none() {
             let keep = self.lines.max_lines() + 1;
-            let cut = memchr::memrchr_iter(b'\n', data)
-                .nth(keep - 1)
-                .map(|at| at + 1);
+            let cut = nth_newline_from_end(data, keep).map(|at| at + 1);
             let first = memchr::memchr(b'\n', data).map(|at| at + 1);
             if let (Some(cut), Some(first)) = (cut, first) {
                 if first < cut {
-                    self.parse(&data[..first]);
+                    self.take(&data[..first]);
                     self.lines
                         .skip(memchr::memchr_iter(b'\n', &data[first..cut]).count());
-                    self.parse(&data[cut..]);
+                    self.take(&data[cut..]);
                     return;
                 }
             }
         }
-        self.parse(data);
+        self.take(data);
+    }
+
+    /// Plain complete lines at a line start are copied; the rest is parsed.
+    fn take(&mut self, data: &[u8]) {
+        let plain = match memchr::memrchr(b'\n', data) {
+            Some(last) if self.copies_plain_lines() => plain_lines(&data[..=last]),
+            _ => None,
+        };
+        match plain {
+            Some(lines) if self.lines.push_plain_lines(lines) => self.parse(&data[lines.len()..]),
+            _ => self.parse(data),
+        }
+    }
+
+    /// Plain lines may be copied: nothing pending in the parser, no colour set, at the
+    /// start of a line.
+    fn copies_plain_lines(&self) -> bool {
+        !self.pending && self.style == Style::default() && self.lines.at_line_start()
     }
 
     fn parse(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        // Whatever the bytes before the last escape left pending, that escape starts anew;
+        // after it, nothing is pending once a sequence is dispatched or a character printed.
+        let (before, after) = match memchr::memrchr(ESC, data) {
+            Some(at) => data.split_at(at),
+            None => (data, &data[..0]),
+        };
+        self.run_parser(before);
+        if !after.is_empty() {
+            self.pending = true;
+            self.run_parser(after);
+        }
+        // A character split across chunks waits in the parser too.
+        if data.last().is_some_and(|b| *b >= 0x80) {
+            self.pending = true;
+        }
+    }
+
+    fn run_parser(&mut self, data: &[u8]) {
         let AnsiLog {
             parser,
             guard,
             style,
+            pending,
             lines,
         } = self;
-        let mut performer = Performer { lines, style };
+        let mut performer = Performer {
+            lines,
+            style,
+            pending,
+        };
         guard.filter(data, |bytes| parser.advance(&mut performer, bytes));
     }
+}
+
+/// The byte offset of the `n`-th `\n` counted from the end (1 = the last).
+///
+/// Counted a window at a time (a plain count vectorises; a search per newline costs a
+/// call per line of a flood).
+fn nth_newline_from_end(data: &[u8], n: usize) -> Option<usize> {
+    const WINDOW: usize = 4096;
+    let mut left = n;
+    let mut end = data.len();
+    while end > 0 {
+        let start = end.saturating_sub(WINDOW);
+        let window = &data[start..end];
+        let here = window.iter().filter(|b| **b == b'\n').count();
+        if here >= left {
+            return memchr::memrchr_iter(b'\n', window)
+                .nth(left - 1)
+                .map(|at| start + at);
+        }
+        left -= here;
+        end = start;
+    }
+    None
+}
+
+/// `data` as text if it is complete lines that the parser would print as they are:
+/// printable ASCII or UTF-8, `\n`, no tab, no other control.
+fn plain_lines(data: &[u8]) -> Option<&str> {
+    let controls = data
+        .iter()
+        .fold(0usize, |n, b| n + usize::from(*b < 0x20 && *b != b'\n'));
+    if controls > 0 {
+        return None;
+    }
+    std::str::from_utf8(data).ok()
 }
 
 struct Performer<'a> {
     lines: &'a mut LineLog,
     style: &'a mut Style,
+    pending: &'a mut bool,
 }
 
 impl vte::Perform for Performer<'_> {
     fn print(&mut self, c: char) {
+        *self.pending = false;
         self.lines.print(*self.style, c);
+    }
+
+    fn esc_dispatch(&mut self, _: &[u8], _: bool, _: u8) {
+        *self.pending = false;
+    }
+
+    fn osc_dispatch(&mut self, _: &[&[u8]], _: bool) {
+        *self.pending = false;
+    }
+
+    fn unhook(&mut self) {
+        *self.pending = false;
     }
 
     fn execute(&mut self, byte: u8) {
@@ -103,6 +199,7 @@ impl vte::Perform for Performer<'_> {
         ignore: bool,
         action: char,
     ) {
+        *self.pending = false;
         if action == 'm' && intermediates.is_empty() && !ignore {
             *self.style = apply_sgr(*self.style, params);
         }
@@ -221,6 +318,54 @@ mod tests {
         assert_eq!(lines(&fast), lines(&slow));
         assert_eq!(fast.lines.dropped(), slow.lines.dropped());
         assert_eq!(lines(&fast).last().unwrap(), "tail");
+    }
+
+    fn texts(a: &AnsiLog) -> Vec<String> {
+        (0..a.lines.len())
+            .map(|i| a.lines.line(i).unwrap().text().to_string())
+            .collect()
+    }
+
+    /// Every chunking of `chunks` gives the lines and styles of parsing byte by byte.
+    fn same_as_byte_by_byte(chunks: &[&[u8]], max_lines: usize) -> AnsiLog {
+        let mut whole = AnsiLog::new(max_lines);
+        for chunk in chunks {
+            whole.feed(chunk);
+        }
+        let mut bytes = AnsiLog::new(max_lines);
+        for b in chunks.concat() {
+            bytes.feed(&[b]);
+        }
+        assert_eq!(texts(&whole), texts(&bytes));
+        for i in 0..whole.lines.len() {
+            let (w, b) = (whole.lines.line(i).unwrap(), bytes.lines.line(i).unwrap());
+            assert_eq!(w.spans(), b.spans(), "line {i}");
+        }
+        assert_eq!(whole.lines.dropped(), bytes.lines.dropped());
+        whole
+    }
+
+    #[test]
+    fn plain_lines_after_a_split_sequence_or_character_are_parsed_with_it() {
+        let plain = "plain\n".repeat(20);
+        // A colour cut after `ESC [ 3`: the plain lines that follow are red.
+        let a = same_as_byte_by_byte(&[b"x\n\x1b[3", format!("1m{plain}").as_bytes()], 5);
+        let red = Style::default().fg(Color::Indexed(1));
+        assert_eq!(a.lines.line(3).unwrap().spans(), [(red, "plain")]);
+        // `é` cut in two, then plain lines.
+        let rest = [b"\xa9\n", plain.as_bytes()].concat();
+        let a = same_as_byte_by_byte(&[b"\xc3", &rest], 50);
+        assert_eq!(a.lines.line(0).unwrap().text(), "é");
+        // A line open when plain lines come: they continue it.
+        let a = same_as_byte_by_byte(&[b"prompt> ", plain.as_bytes()], 50);
+        assert_eq!(a.lines.line(0).unwrap().text(), "prompt> plain");
+        // A carriage return pending: the next line overwrites.
+        same_as_byte_by_byte(&[b"10%\r", b"done\nplain\n"], 50);
+        // Tabs, backspaces, other controls and long lines are not copied as they are.
+        let long = format!("{}\n", "x".repeat(super::super::log::MAX_LINE_CHARS + 3));
+        let a = same_as_byte_by_byte(&[b"a\tb\nab\x08c\n\x01d\n", long.as_bytes()], 50);
+        assert_eq!(texts(&a)[..3], ["a    b", "ac", "d"]);
+        assert_eq!(a.lines.len(), 5);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Drawing one pane: wrapped styled lines, a terminal screen, or a hex dump. Pure: reads
 //! the pane, writes the frame.
 
-use super::log::{LineLog, StyledLine};
+use super::log::{LineLog, LineRef};
 use super::pane::{Body, Pane, PaneKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -101,7 +101,7 @@ fn wrapped(log: &LineLog, pane: &Pane, width: usize, height: usize) -> Vec<Line<
 }
 
 /// Breaks one line into rows of at most `width` characters.
-fn wrap(line: &StyledLine, width: usize, hit: bool) -> Vec<Line<'static>> {
+fn wrap(line: LineRef<'_>, width: usize, hit: bool) -> Vec<Line<'static>> {
     let mark = |s: Style| {
         if hit {
             s.bg(Color::Yellow).fg(Color::Black)
