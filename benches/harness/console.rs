@@ -32,21 +32,41 @@ pub enum NotMeasured {
     Failed(String),
 }
 
-/// The one configured command: `yes` (the flood) or `sleep` (an idle console, for
-/// comparison), started at launch.
-fn config_text(program: &str, args: &[&str]) -> String {
-    let argv: Vec<String> = std::iter::once(program)
-        .chain(args.iter().copied())
-        .map(|a| format!("{a:?}"))
-        .collect();
-    format!(
-        "# written by the fdscope benchmark harness\n[[command]]\nname = \"bench\"\nprogram = \"{program}\"\nargs = [{}]\nautostart = true\n",
-        argv.join(", ")
-    )
+/// What the console's one configured command does, started at launch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child {
+    /// `yes` on pipes: a pipe pane under a flood.
+    Pipe,
+    /// `yes` on a pty: a terminal pane under a flood.
+    Pty,
+    /// `sleep`: an idle console, for comparison.
+    Idle,
 }
 
-const ROWS: u16 = 40;
-const COLS: u16 = 140;
+impl Child {
+    /// The child's command name, as `/proc` shows it.
+    pub fn comm(self) -> &'static str {
+        match self {
+            Child::Pipe | Child::Pty => "yes",
+            Child::Idle => "sleep",
+        }
+    }
+
+    fn config_text(self) -> String {
+        let (program, args, pty) = match self {
+            Child::Pipe => ("yes", "", false),
+            Child::Pty => ("yes", "", true),
+            Child::Idle => ("sleep", "args = [\"sleep\", \"600\"]\n", false),
+        };
+        format!(
+            "# written by the fdscope benchmark harness\n[[command]]\nname = \"bench\"\nprogram = \"{program}\"\n{args}pty = {pty}\nautostart = true\n"
+        )
+    }
+}
+
+/// The size of the console's terminal (and of tmux's, for comparison).
+pub const ROWS: u16 = 40;
+pub const COLS: u16 = 140;
 /// Words of the key help; a row containing one counts as a "help row".
 const MARKERS: &[&str] = &[
     "shift-tab",
@@ -151,7 +171,7 @@ fn read_screen(mut master: File, mut answer: File, screen: Arc<Mutex<Screen>>) {
     screen.lock().unwrap().closed = true;
 }
 
-fn proc_field(path: &str, key: &str) -> Option<u64> {
+pub fn proc_field(path: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|line| {
         let rest = line.strip_prefix(key)?.strip_prefix(':')?;
@@ -160,7 +180,7 @@ fn proc_field(path: &str, key: &str) -> Option<u64> {
 }
 
 /// The pid of a child of `parent` whose command name is `comm`.
-fn find_child(parent: u32, comm: &str) -> Option<u32> {
+pub fn find_child(parent: u32, comm: &str) -> Option<u32> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -235,9 +255,9 @@ fn probe(screen: &Mutex<Screen>, keyboard: &mut File, key: &[u8], opening: bool)
     None
 }
 
-/// Runs `bin --config <yes (or sleep when not `flood`), autostart>` on a pty for
+/// Runs `bin --config <one command of `child_kind`, autostart>` on a pty for
 /// `window` (after a short warm-up).
-pub fn measure(bin: &Path, window: Duration, flood: bool) -> Result<Metrics, NotMeasured> {
+pub fn measure(bin: &Path, window: Duration, child_kind: Child) -> Result<Metrics, NotMeasured> {
     let failed = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| NotMeasured::Failed(format!("{what}: {e}"))
@@ -250,12 +270,7 @@ pub fn measure(bin: &Path, window: Duration, flood: bool) -> Result<Metrics, Not
     }
     let dir = tempfile::tempdir().map_err(failed("tempdir"))?;
     let config = dir.path().join("flood.toml");
-    let text = if flood {
-        config_text("yes", &[])
-    } else {
-        config_text("sleep", &["600"])
-    };
-    std::fs::write(&config, text).map_err(failed("write config"))?;
+    std::fs::write(&config, child_kind.config_text()).map_err(failed("write config"))?;
     let size = Winsize {
         ws_row: ROWS,
         ws_col: COLS,
@@ -315,8 +330,7 @@ pub fn measure(bin: &Path, window: Duration, flood: bool) -> Result<Metrics, Not
         std::thread::spawn(move || read_screen(reader_file, answer_file, screen))
     };
 
-    let child_name = if flood { "yes" } else { "sleep" };
-    let result = drive(pid, child_name, &screen, &mut keyboard, window);
+    let result = drive(pid, child_kind.comm(), &screen, &mut keyboard, window);
 
     // Quit as a user would; then make sure, and reap.
     let _ = keyboard.write_all(b"q");

@@ -2,6 +2,7 @@
 
 use crate::console::{self, NotMeasured};
 use crate::procs;
+use crate::tmux;
 use crate::worker::{Metrics, FLOOD4_SCRIPT, MIB};
 use crate::Settings;
 use std::collections::BTreeMap;
@@ -69,6 +70,10 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "drain-yes",
         imps: &["std", "fdscope", "console", "console-idle"],
+    },
+    Workload {
+        name: "drain-pty",
+        imps: &["bare-pty", "tmux", "console"],
     },
 ];
 
@@ -275,14 +280,23 @@ fn run_one(settings: &Settings, workload: &str, imp: &str) -> Outcome {
             measured(&mut cmd, settings)
         }
         "run" => headless(settings, n),
+        "tmux" => match tmux::drain_yes(settings.sizes.console) {
+            None => Outcome::Skipped("tmux is not installed".into()),
+            Some(Ok(m)) => Outcome::Measured(m),
+            Some(Err(e)) => Outcome::Failed(e),
+        },
         "console" | "console-idle" => {
-            let flood = imp == "console";
-            let window = if flood {
-                settings.sizes.console
-            } else {
-                settings.sizes.console.min(Duration::from_secs(4))
+            let child = match (workload, imp) {
+                ("drain-pty", _) => console::Child::Pty,
+                (_, "console") => console::Child::Pipe,
+                _ => console::Child::Idle,
             };
-            match console::measure(&settings.fdscope, window, flood) {
+            let window = if child == console::Child::Idle {
+                settings.sizes.console.min(Duration::from_secs(4))
+            } else {
+                settings.sizes.console
+            };
+            match console::measure(&settings.fdscope, window, child) {
                 Ok(m) => Outcome::Measured(m),
                 Err(NotMeasured::Pending(e)) => Outcome::Pending(e),
                 Err(NotMeasured::Failed(e)) => Outcome::Failed(e),

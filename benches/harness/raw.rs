@@ -257,3 +257,50 @@ pub fn drain_yes(duration: Duration) -> Result<Metrics, String> {
     let _ = child.wait();
     Ok(worker::drain_metrics(got, elapsed))
 }
+
+/// Reads what `yes` writes to a pty for `duration` with a blocking loop on the master:
+/// the kernel's pty is the limit a console on a pty can reach. The rate is what `yes`
+/// wrote (`wchar`), as for the consoles, not the bytes read (the terminal adds a `\r`
+/// per line).
+pub fn drain_yes_pty(duration: Duration) -> Result<Metrics, String> {
+    use crate::console::{proc_field, COLS, ROWS};
+    let size = nix::pty::Winsize {
+        ws_row: ROWS,
+        ws_col: COLS,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).map_err(|e| format!("openpty: {e}"))?;
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = Command::new("yes")
+        .stdin(Stdio::null())
+        .stdout(slave.try_clone().map_err(err("dup"))?)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(err("yes"))?;
+    drop(slave);
+    let mut master = std::fs::File::from(pty.master);
+    let io = format!("/proc/{}/io", child.id());
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut read_for = |d: Duration| -> Result<(), String> {
+        let start = Instant::now();
+        while start.elapsed() < d {
+            match master.read(&mut buf) {
+                Ok(0) => return Err("yes stopped".into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+        Ok(())
+    };
+    read_for(Duration::from_millis(200))?;
+    let start = Instant::now();
+    let w0 = proc_field(&io, "wchar").ok_or("no wchar")?;
+    read_for(duration)?;
+    let w1 = proc_field(&io, "wchar").ok_or("no wchar")?;
+    let elapsed = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(worker::drain_metrics(w1 - w0, elapsed))
+}

@@ -170,6 +170,7 @@ fn dispatch(workload: &str, imp: &str, n: u64) -> Result<Metrics, String> {
         ("roundtrip", "fdscope-task") => engine::roundtrip(n, true),
         ("drain-yes", "std") => raw::drain_yes(Duration::from_millis(n)),
         ("drain-yes", "fdscope") => engine::drain_yes(Duration::from_millis(n)),
+        ("drain-pty", "bare-pty") => raw::drain_yes_pty(Duration::from_millis(n)),
         _ => Err(format!("no worker for {workload}/{imp}")),
     }
 }
