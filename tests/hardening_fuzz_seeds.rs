@@ -92,8 +92,8 @@ fn a_pty_pane_squeezed_to_one_row_survives_wrapping_output() {
     pane.resize(0, 0);
     pane.resize(1, 1);
     pane.feed("still wrapping 🎉🎉 text".repeat(20).as_bytes());
-    let Body::Term(parser, _, _) = &pane.body else {
+    let Body::Term(emulator) = &pane.body else {
         panic!("a terminal pane")
     };
-    assert_eq!(parser.screen().size(), (2, 2));
+    assert_eq!(emulator.screen().size(), (2, 2));
 }

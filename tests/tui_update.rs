@@ -305,10 +305,10 @@ async fn search_finds_lines_in_a_terminal_panes_scrollback() {
     let (mut app, mut rx) = app(vec![command("seq", spec)]);
     app.act(Action::Start);
     let screen_has = |a: &App, text: &str| {
-        let Body::Term(parser, _, _) = &a.procs.instances[0].panes[0].body else {
+        let Body::Term(emulator) = &a.procs.instances[0].panes[0].body else {
             panic!("not a terminal")
         };
-        parser.screen().contents().contains(text)
+        emulator.screen().contents().contains(text)
     };
     run_until(&mut app, &mut rx, "300 on the screen", |a| {
         screen_has(a, "300")

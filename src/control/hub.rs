@@ -94,7 +94,7 @@ fn pane_text(body: &mut Body) -> String {
         Body::Log(log) => (0..log.lines.len())
             .filter_map(|i| log.lines.line(i).map(|l| l.text().to_string()))
             .collect(),
-        Body::Term(parser, _, _) => browse::term_lines(parser)
+        Body::Term(emulator) => browse::term_lines(emulator.screen_mut())
             .into_iter()
             .map(|l| l.trim_end().to_string())
             .collect(),

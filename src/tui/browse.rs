@@ -10,10 +10,11 @@ use base64::Engine;
 pub fn scroll(app: &mut App, at: PaneRef, lines: i32) {
     let pane = app.pane_mut(at);
     match &mut pane.body {
-        Body::Term(parser, _, _) if !pane.hex => {
-            let want = (parser.screen().scrollback() as i64 + lines as i64).max(0) as usize;
-            parser.screen_mut().set_scrollback(want);
-            pane.scroll = parser.screen().scrollback();
+        Body::Term(emulator) if !pane.hex => {
+            let screen = emulator.screen_mut();
+            let want = (screen.scrollback() as i64 + lines as i64).max(0) as usize;
+            screen.set_scrollback(want);
+            pane.scroll = screen.scrollback();
         }
         body => {
             let max = if pane.hex {
@@ -31,8 +32,7 @@ pub fn scroll(app: &mut App, at: PaneRef, lines: i32) {
 
 /// Every line of a terminal pane, oldest first: its scrollback, then the screen.
 /// (vt100 shows the scrollback a screenful at a time; the view is put back after.)
-pub fn term_lines(parser: &mut vt100::Parser) -> Vec<String> {
-    let screen = parser.screen_mut();
+pub fn term_lines(screen: &mut vt100::Screen) -> Vec<String> {
     let (rows, cols) = screen.size();
     let saved = screen.scrollback();
     screen.set_scrollback(usize::MAX);
@@ -83,7 +83,7 @@ pub fn search(app: &mut App, term: Option<String>, older: bool) {
         Body::Log(log) => (0..log.lines.len())
             .filter_map(|i| log.lines.line(i).map(|l| l.text().to_string()))
             .collect(),
-        Body::Term(parser, _, _) => term_lines(parser),
+        Body::Term(emulator) => term_lines(emulator.screen_mut()),
     };
     let len = lines.len();
     let (needle, from) = match term {
@@ -101,9 +101,10 @@ pub fn search(app: &mut App, term: Option<String>, older: bool) {
     match hit {
         Some(line) => {
             pane.scroll = len - 1 - line;
-            if let Body::Term(parser, _, _) = &mut pane.body {
-                parser.screen_mut().set_scrollback(len - 1 - line);
-                pane.scroll = parser.screen().scrollback();
+            if let Body::Term(emulator) = &mut pane.body {
+                let screen = emulator.screen_mut();
+                screen.set_scrollback(len - 1 - line);
+                pane.scroll = screen.scrollback();
             }
             app.view.status = format!("match at line {}", line + 1);
         }
@@ -125,7 +126,7 @@ pub fn copy(app: &mut App, fx: &mut Vec<Effect>) {
         .map_or(20, |(_, r)| r.height.saturating_sub(2) as usize);
     let pane = app.pane(at);
     let text = match &pane.body {
-        Body::Term(parser, _, _) => parser.screen().contents(),
+        Body::Term(emulator) => emulator.screen().contents(),
         Body::Log(log) => {
             let end = log.lines.len().saturating_sub(pane.scroll);
             let start = end.saturating_sub(height);

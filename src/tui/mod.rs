@@ -17,6 +17,7 @@ pub mod browse;
 pub mod deps;
 pub mod effect;
 pub mod effects;
+pub mod emulator;
 pub mod guard;
 pub mod input;
 pub mod instance;

@@ -2,7 +2,7 @@
 //! plus how the user is looking at it (scroll, search, hex). No I/O here.
 
 use super::ansi::AnsiLog;
-use super::guard::OscGuard;
+use super::emulator::Emulator;
 use ratatui::style::{Modifier, Style};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -27,8 +27,8 @@ pub enum PaneKind {
 pub enum Body {
     /// Pipe output (or what was sent) with ANSI colours.
     Log(Box<AnsiLog>),
-    /// A terminal emulator; the guard bounds OSC strings before the parser sees them.
-    Term(Box<vt100::Parser>, OscGuard, usize),
+    /// A terminal emulator.
+    Term(Box<Emulator>),
 }
 
 /// The last bytes seen, for the hex view, and the offset of the first of them.
@@ -107,12 +107,11 @@ impl Pane {
     /// A terminal pane of `rows`×`cols`.
     pub fn terminal(rows: u16, cols: u16, scrollback: usize) -> Self {
         let (rows, cols) = term_size(rows, cols);
-        let parser = vt100::Parser::new(rows, cols, scrollback);
         Self::with_body(
             0,
             PaneKind::Pty,
             "terminal",
-            Body::Term(Box::new(parser), OscGuard::default(), scrollback),
+            Body::Term(Box::new(Emulator::new(rows, cols, scrollback))),
         )
     }
 
@@ -164,7 +163,7 @@ impl Pane {
                     self.scroll = (self.scroll + (after - before) as usize).min(max);
                 }
             }
-            Body::Term(parser, guard, _) => guard.filter(data, |bytes| parser.process(bytes)),
+            Body::Term(emulator) => emulator.feed(data),
         }
     }
 
@@ -207,11 +206,7 @@ impl Pane {
         self.hit = None;
         match &mut self.body {
             Body::Log(log) => log.lines.clear(),
-            Body::Term(parser, _, scrollback) => {
-                // A new parser of the same size: screen and scrollback gone.
-                let (rows, cols) = parser.screen().size();
-                **parser = vt100::Parser::new(rows, cols, *scrollback);
-            }
+            Body::Term(emulator) => emulator.reset(),
         }
     }
 
@@ -219,8 +214,8 @@ impl Pane {
     pub fn resize(&mut self, rows: u16, cols: u16) -> bool {
         let size = term_size(rows, cols);
         match &mut self.body {
-            Body::Term(parser, _, _) if parser.screen().size() != size => {
-                parser.screen_mut().set_size(size.0, size.1);
+            Body::Term(emulator) if emulator.screen().size() != size => {
+                emulator.screen_mut().set_size(size.0, size.1);
                 true
             }
             _ => false,
@@ -258,12 +253,12 @@ mod tests {
     fn terminal_pane_renders_through_vt100() {
         let mut p = Pane::terminal(5, 20, 100);
         p.feed(b"\x1b[31mred\x1b[0m\r\nnext");
-        let Body::Term(parser, _, _) = &p.body else {
+        let Body::Term(emulator) = &p.body else {
             panic!()
         };
-        assert_eq!(parser.screen().contents(), "red\nnext");
+        assert_eq!(emulator.screen().contents(), "red\nnext");
         assert_eq!(
-            parser.screen().cell(0, 0).unwrap().fgcolor(),
+            emulator.screen().cell(0, 0).unwrap().fgcolor(),
             vt100::Color::Idx(1)
         );
     }

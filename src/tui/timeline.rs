@@ -17,7 +17,7 @@ use std::time::Duration;
 /// Entries kept per instance.
 pub const MAX_ENTRIES: usize = 20_000;
 /// Chunk bytes kept per instance for the transcript.
-pub const MAX_DATA: usize = 16 * 1024 * 1024;
+pub const MAX_DATA: usize = 4 * 1024 * 1024;
 
 /// One event as it arrived.
 #[derive(Debug, Clone)]

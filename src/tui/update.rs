@@ -111,7 +111,7 @@ fn send_key_to_pty(
     fx: &mut Vec<Effect>,
 ) {
     let app_cursor = pty_pane(app).is_some_and(|p| match &app.pane(p).body {
-        Body::Term(parser, _, _) => parser.screen().application_cursor(),
+        Body::Term(emulator) => emulator.screen().application_cursor(),
         Body::Log(_) => false,
     });
     let mut bytes = Vec::new();
@@ -131,7 +131,7 @@ fn on_paste(app: &mut App, text: &str, now: Instant, fx: &mut Vec<Effect>) {
         }
         Mode::Pty | Mode::PtyChord => {
             let bracketed = pty_pane(app).is_some_and(|p| match &app.pane(p).body {
-                Body::Term(parser, _, _) => parser.screen().bracketed_paste(),
+                Body::Term(emulator) => emulator.screen().bracketed_paste(),
                 Body::Log(_) => false,
             });
             let data = if bracketed {

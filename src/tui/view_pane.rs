@@ -43,12 +43,11 @@ pub fn draw(frame: &mut Frame, pane: &Pane, area: Rect, focused: bool, typing: b
         return;
     }
     match &pane.body {
-        Body::Term(parser, _, _) => {
+        Body::Term(emulator) => {
             let cursor = Cursor::default().visibility(typing && pane.scroll == 0);
+            let screen = emulator.screen();
             frame.render_widget(
-                PseudoTerminal::new(parser.screen())
-                    .block(block)
-                    .cursor(cursor),
+                PseudoTerminal::new(&*screen).block(block).cursor(cursor),
                 area,
             );
         }
