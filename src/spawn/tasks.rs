@@ -23,9 +23,10 @@ use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, Notify};
 
-/// Bytes asked of the kernel per read: four default pipe buffers, so a flooding child
-/// is drained in few wakeups.
-const READ_SIZE: usize = 256 * 1024;
+/// Bytes asked of the kernel per read: a whole default pipe buffer (a read never returns
+/// more from a pipe of the default size, nor from a pty), so a flooding child is
+/// drained in one read per wakeup. Larger buffers only cost memory.
+const READ_SIZE: usize = 64 * 1024;
 /// Capacity of the reused read buffer; chunks are slices of it until it is used up.
 const BUFFER_SIZE: usize = 4 * READ_SIZE;
 /// Events that may wait for the consumer before the readers pause (bounded memory).
