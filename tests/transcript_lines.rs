@@ -197,3 +197,116 @@ fn a_run_json_transcript_reads_back_in_order() {
         })
     );
 }
+
+#[test]
+fn a_failed_step_reads_with_its_reason_in_text() {
+    let failed = |reason| {
+        TranscriptEvent::ScriptFailed(ScriptFailed {
+            step: 3,
+            action: "expect /ok/ on fd 1".into(),
+            reason,
+            tail: "no".into(),
+        })
+    };
+    let text = |reason| {
+        fdscope::transcript::event_text_line(Duration::from_millis(7), &failed(reason), None, true)
+    };
+    for (reason, word) in [
+        (FailReason::Timeout, "timeout"),
+        (FailReason::Eof, "eof"),
+        (FailReason::Exit, "exit"),
+    ] {
+        assert!(
+            text(reason).ends_with(&format!(
+                "step 3: expect /ok/ on fd 1: {word}; last output: \"no\""
+            )),
+            "{}",
+            text(reason)
+        );
+    }
+}
+
+#[test]
+fn statuses_read_back_only_when_kind_and_numbers_agree() {
+    let ended = |status: &str| {
+        let line = format!(r#"{{"t_ms":1,"event":"process_ended","status":{status}}}"#);
+        read_transcript(line.as_bytes()).unwrap()
+    };
+    let status_of = |status: &str| match &ended(status).records[..] {
+        [Record {
+            event: TranscriptEvent::Process(ProcessEvent::ProcessEnded { status }),
+            ..
+        }] => Some(*status),
+        _ => None,
+    };
+    assert_eq!(status_of(r#"{"kind":"done"}"#), Some(ExitStatus::Done));
+    assert_eq!(
+        status_of(r#"{"kind":"terminated","exit_code":3}"#),
+        Some(ExitStatus::from_code(3))
+    );
+    assert_eq!(
+        status_of(r#"{"kind":"terminated","signal":9}"#),
+        Some(ExitStatus::from_signal(9))
+    );
+    // Ended with neither a code nor a signal (a status the OS did not explain).
+    assert_eq!(
+        status_of(r#"{"kind":"terminated"}"#),
+        Some(ExitStatus::Terminated {
+            exit_code: None,
+            signal: None
+        })
+    );
+    // Terminated with code 0, or done with a signal: not a possible status.
+    for impossible in [
+        r#"{"kind":"terminated","exit_code":0}"#,
+        r#"{"kind":"done","signal":15}"#,
+    ] {
+        let read = ended(impossible);
+        assert!(read.records.is_empty(), "{impossible}");
+        assert!(
+            read.errors[0].message.contains("not a possible status"),
+            "{:?}",
+            read.errors
+        );
+    }
+}
+
+#[test]
+fn a_chunk_needs_its_length_or_its_bytes() {
+    let read = read_transcript(&br#"{"t_ms":1,"event":"child_data_received","fd":1}"#[..]).unwrap();
+    assert!(read.records.is_empty());
+    assert!(read.errors[0].message.contains("len"), "{:?}", read.errors);
+    let read =
+        read_transcript(&br#"{"t_ms":1,"event":"child_data_received","fd":1,"data":"abc"}"#[..])
+            .unwrap();
+    assert_eq!(read.records[0].len, 3);
+}
+
+#[test]
+fn times_are_integers_when_whole_and_floats_otherwise() {
+    let at = |ms: f64| {
+        let mut line = TranscriptLine::of_record(&Record {
+            at: Duration::ZERO,
+            name: None,
+            instance: None,
+            event: ProcessEvent::ConnectionMade { pid: 1 }.into(),
+            len: 0,
+            has_data: true,
+        });
+        line.t_ms = ms;
+        line.to_json()
+    };
+    assert!(at(2.0).starts_with(r#"{"t_ms":2,"#), "{}", at(2.0));
+    assert!(at(2.5).starts_with(r#"{"t_ms":2.5,"#), "{}", at(2.5));
+    // Beyond what an integer carries exactly in every JSON reader: a float.
+    assert!(
+        at(1e15).starts_with(r#"{"t_ms":1000000000000000.0,"#),
+        "{}",
+        at(1e15)
+    );
+    assert!(
+        at(999_999_999_999_999.0).starts_with(r#"{"t_ms":999999999999999,"#),
+        "{}",
+        at(999_999_999_999_999.0)
+    );
+}
