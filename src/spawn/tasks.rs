@@ -29,8 +29,10 @@ use tokio::sync::{mpsc, Notify};
 const READ_SIZE: usize = 64 * 1024;
 /// Capacity of the reused read buffer; chunks are slices of it until it is used up.
 const BUFFER_SIZE: usize = 4 * READ_SIZE;
-/// Events that may wait for the consumer before the readers pause (bounded memory).
-const CHANNEL_CAPACITY: usize = 64;
+/// Events that may wait for the consumer before the readers pause (bounded memory: at
+/// most this many reads of [`READ_SIZE`] per process, 1 MiB; a console with a hundred
+/// flooding children holds that much per child).
+const CHANNEL_CAPACITY: usize = 16;
 
 /// The parent's ends of the child's pipes.
 pub struct Pipes {

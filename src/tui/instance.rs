@@ -174,7 +174,9 @@ pub fn on_event(
     };
     let quitting = app.quitting.is_some();
     let selected = app.selected_instance() == Some(ii);
+    let budget = super::timeline::data_budget(app.procs.instances.len());
     let inst = &mut app.procs.instances[ii];
+    inst.timeline.set_data_budget(budget);
     inst.timeline.push(at, &event);
     match event {
         ProcessEvent::ConnectionMade { pid } => {

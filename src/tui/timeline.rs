@@ -2,7 +2,8 @@
 //! spawn, and the transcript saved from it as JSON lines.
 //!
 //! Bounded: at most [`MAX_ENTRIES`] entries (the oldest go first, counted), and at most
-//! [`MAX_DATA`] bytes of chunk data (older chunks keep their length, lose their bytes).
+//! a data budget of chunk bytes (older chunks keep their length, lose their bytes): the
+//! instances share [`ALL_DATA`], each keeping at least [`MIN_DATA`].
 //! Chunk data is copied: a `Bytes` from the engine is a slice of a large shared read buffer,
 //! and keeping it would keep the whole buffer alive.
 
@@ -16,8 +17,15 @@ use std::time::Duration;
 
 /// Entries kept per instance.
 pub const MAX_ENTRIES: usize = 20_000;
-/// Chunk bytes kept per instance for the transcript.
-pub const MAX_DATA: usize = 4 * 1024 * 1024;
+/// Chunk bytes kept for the transcripts of all instances together.
+pub const ALL_DATA: usize = 8 * 1024 * 1024;
+/// Chunk bytes an instance keeps, however many there are.
+pub const MIN_DATA: usize = 256 * 1024;
+
+/// The data budget of one timeline when there are `instances`.
+pub fn data_budget(instances: usize) -> usize {
+    (ALL_DATA / instances.max(1)).max(MIN_DATA)
+}
 
 /// One event as it arrived.
 #[derive(Debug, Clone)]
@@ -34,7 +42,7 @@ pub struct Entry {
 }
 
 /// The events of one instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Timeline {
     /// The entries, oldest first.
     pub entries: VecDeque<Entry>,
@@ -43,9 +51,28 @@ pub struct Timeline {
     data_bytes: usize,
     /// Index of the oldest entry that may still hold data.
     data_from: usize,
+    /// Chunk bytes kept at most.
+    data_budget: usize,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            entries: VecDeque::new(),
+            dropped: 0,
+            data_bytes: 0,
+            data_from: 0,
+            data_budget: ALL_DATA,
+        }
+    }
 }
 
 impl Timeline {
+    /// Keeps at most `bytes` of chunk data from the next event on.
+    pub fn set_data_budget(&mut self, bytes: usize) {
+        self.data_budget = bytes;
+    }
+
     /// Records an event.
     pub fn push(&mut self, at: Duration, event: &ProcessEvent) {
         let (event, len) = match event {
@@ -87,7 +114,7 @@ impl Timeline {
                 self.data_from = self.data_from.saturating_sub(1);
             }
         }
-        while self.data_bytes > MAX_DATA && self.data_from < self.entries.len() {
+        while self.data_bytes > self.data_budget && self.data_from < self.entries.len() {
             let entry = &mut self.entries[self.data_from];
             self.data_bytes -= data_len(entry);
             if let TranscriptEvent::Process(ProcessEvent::ChildDataReceived { data, .. }) =
@@ -166,9 +193,22 @@ mod tests {
                 },
             );
         }
-        assert!(t.data_bytes <= MAX_DATA);
+        assert_eq!(t.data_bytes, ALL_DATA);
         assert!(!t.entries[0].has_data);
         assert!(t.entries[39].has_data);
+        // A hundred instances: a smaller share each, from the next event on.
+        t.set_data_budget(data_budget(100));
+        t.push(
+            Duration::from_millis(40),
+            &ProcessEvent::ChildDataReceived {
+                fd: 1,
+                data: Bytes::from_static(b"y\n"),
+            },
+        );
+        assert_eq!(data_budget(100), MIN_DATA);
+        assert_eq!(data_budget(2), ALL_DATA / 2);
+        assert!(t.data_bytes <= MIN_DATA);
+        assert!(t.entries[40].has_data);
         let line = json_line(&t.entries[0], "yes");
         assert!(line.contains("\"len\":1048576"), "{line}");
         assert!(!line.contains("\"data\""), "{line}");
