@@ -41,19 +41,33 @@ pub enum Child {
     Pty,
     /// `sleep`: an idle console, for comparison.
     Idle,
+    /// [`SCALE`] commands running `yes` on pipes at once.
+    Hundred,
 }
+
+/// Instances of [`Child::Hundred`].
+pub const SCALE: usize = 100;
 
 impl Child {
     /// The child's command name, as `/proc` shows it.
     pub fn comm(self) -> &'static str {
         match self {
-            Child::Pipe | Child::Pty => "yes",
+            Child::Pipe | Child::Pty | Child::Hundred => "yes",
             Child::Idle => "sleep",
         }
     }
 
     fn config_text(self) -> String {
         let (program, args, pty) = match self {
+            Child::Hundred => {
+                return (0..SCALE)
+                    .map(|i| {
+                        format!(
+                            "[[command]]\nname = \"y{i}\"\nprogram = \"yes\"\nautostart = true\n"
+                        )
+                    })
+                    .collect();
+            }
             Child::Pipe => ("yes", "", false),
             Child::Pty => ("yes", "", true),
             Child::Idle => ("sleep", "args = [\"sleep\", \"600\"]\n", false),

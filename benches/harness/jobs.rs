@@ -75,6 +75,10 @@ pub const WORKLOADS: &[Workload] = &[
         name: "drain-pty",
         imps: &["bare-pty", "tmux", "console"],
     },
+    Workload {
+        name: "console-scale",
+        imps: &["console"],
+    },
 ];
 
 /// What one run produced.
@@ -288,6 +292,7 @@ fn run_one(settings: &Settings, workload: &str, imp: &str) -> Outcome {
         "console" | "console-idle" => {
             let child = match (workload, imp) {
                 ("drain-pty", _) => console::Child::Pty,
+                ("console-scale", _) => console::Child::Hundred,
                 (_, "console") => console::Child::Pipe,
                 _ => console::Child::Idle,
             };

@@ -8,7 +8,7 @@
 //!
 //! Run outside `cargo bench` (e.g. by `cargo test --all-targets`), it does nothing unless
 //! given `--bench`. Options: `--quick`, `--rounds N`, `--only WORKLOAD,…` (flood1 flood4 spawn-seq
-//! spawn-conc spawn-config roundtrip drain-yes drain-pty), `--out FILE`, `--python PATH`, `--fdscope PATH`.
+//! spawn-conc spawn-config roundtrip drain-yes drain-pty console-scale), `--out FILE`, `--python PATH`, `--fdscope PATH`.
 
 mod console;
 mod engine;
