@@ -310,3 +310,17 @@ fn times_are_integers_when_whole_and_floats_otherwise() {
         at(999_999_999_999_999.0)
     );
 }
+
+#[test]
+fn a_chunk_of_megabytes_reads_back_and_missing_fields_are_named() {
+    let data = "x".repeat(2 * 1024 * 1024);
+    let line = format!(
+        r#"{{"t_ms":1,"event":"child_data_received","fd":1,"len":{},"data":"{data}"}}"#,
+        data.len()
+    );
+    let read = read_transcript(line.as_bytes()).unwrap();
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    assert_eq!(read.records[0].len, data.len());
+    let read = read_transcript(&br#"{"t_ms":1,"event":"child_connection_lost"}"#[..]).unwrap();
+    assert_eq!(read.errors[0].message, "child_connection_lost needs `fd`");
+}

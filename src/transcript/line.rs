@@ -435,13 +435,18 @@ const MAX_LINE: usize = 64 * 1024 * 1024;
 /// Reads a JSON-lines transcript. Blank lines are skipped; a malformed, truncated or
 /// unknown line is reported with its number and the rest is still read. Only an I/O error
 /// of `reader` stops it.
-pub fn read_transcript(mut reader: impl BufRead) -> std::io::Result<Transcript> {
+pub fn read_transcript(reader: impl BufRead) -> std::io::Result<Transcript> {
+    read_lines_of_at_most(reader, MAX_LINE)
+}
+
+/// [`read_transcript`] with lines of at most `max_line` bytes (newline not counted).
+fn read_lines_of_at_most(mut reader: impl BufRead, max_line: usize) -> std::io::Result<Transcript> {
     let mut transcript = Transcript::default();
     let mut buf = Vec::new();
     let mut number = 0;
     loop {
         buf.clear();
-        let n = std::io::Read::take(reader.by_ref(), MAX_LINE as u64 + 1)
+        let n = std::io::Read::take(reader.by_ref(), max_line as u64 + 1)
             .read_until(b'\n', &mut buf)?;
         if n == 0 {
             break;
@@ -451,10 +456,10 @@ pub fn read_transcript(mut reader: impl BufRead) -> std::io::Result<Transcript> 
             line: number,
             message,
         };
-        if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
+        if buf.len() > max_line && buf.last() != Some(&b'\n') {
             transcript
                 .errors
-                .push(error(format!("longer than {MAX_LINE} bytes")));
+                .push(error(format!("longer than {max_line} bytes")));
             // Skip the rest of the long line.
             let mut rest = Vec::new();
             while reader.read_until(b'\n', &mut rest)? > 0 && rest.last() != Some(&b'\n') {
@@ -482,4 +487,27 @@ pub fn read_transcript(mut reader: impl BufRead) -> std::io::Result<Transcript> 
 pub fn read_transcript_file(path: &std::path::Path) -> std::io::Result<Transcript> {
     let file = std::fs::File::open(path)?;
     read_transcript(std::io::BufReader::new(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_of_the_longest_length_is_read_and_a_longer_one_skipped() {
+        let line = r#"{"t_ms":1,"event":"connection_made","pid":7}"#;
+        let padded = |extra: usize| format!("{line}{}", " ".repeat(extra));
+        let text = format!("{}\n{}\n{line}\n", padded(10), padded(11));
+        let read = read_lines_of_at_most(text.as_bytes(), line.len() + 10).unwrap();
+        assert_eq!(read.records.len(), 2, "{:?}", read.errors);
+        assert_eq!(read.errors.len(), 1);
+        assert_eq!(read.errors[0].line, 2);
+        assert_eq!(
+            read.errors[0].message,
+            format!("longer than {} bytes", line.len() + 10)
+        );
+        // The last line needs no newline.
+        let read = read_lines_of_at_most(padded(10).as_bytes(), line.len() + 10).unwrap();
+        assert_eq!(read.records.len(), 1, "{:?}", read.errors);
+    }
 }
