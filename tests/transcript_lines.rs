@@ -324,3 +324,37 @@ fn a_chunk_of_megabytes_reads_back_and_missing_fields_are_named() {
     let read = read_transcript(&br#"{"t_ms":1,"event":"child_connection_lost"}"#[..]).unwrap();
     assert_eq!(read.errors[0].message, "child_connection_lost needs `fd`");
 }
+
+#[test]
+fn named_groups_show_in_text_and_a_file_reads_like_a_stream() {
+    let groups: Groups = [("port".to_string(), "8080".to_string())].into();
+    let step = TranscriptEvent::ScriptStep(ScriptStep {
+        step: 1,
+        action: "expect /port (?P<port>\\d+)/ on fd 1".into(),
+        matched: Some("port 8080\n".into()),
+        groups: Some(groups.clone()),
+    });
+    let text = fdscope::transcript::event_text_line(Duration::from_millis(1), &step, None, true);
+    assert!(
+        text.ends_with(r#"matched "port 8080\n" port="8080""#),
+        "{text}"
+    );
+    let ready = TranscriptEvent::Ready(Ready { groups });
+    let text = fdscope::transcript::event_text_line(Duration::from_millis(1), &ready, None, true);
+    assert!(
+        text.ends_with(r#"ready                  port="8080""#),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    std::fs::write(
+        &path,
+        "{\"t_ms\":1,\"event\":\"connection_made\",\"pid\":7}\nnot json\n",
+    )
+    .unwrap();
+    let read = fdscope::transcript::read_transcript_file(&path).unwrap();
+    assert_eq!(read.records.len(), 1);
+    assert_eq!(read.errors[0].line, 2);
+    assert!(fdscope::transcript::read_transcript_file(&dir.path().join("gone")).is_err());
+}
