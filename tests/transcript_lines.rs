@@ -216,12 +216,11 @@ fn a_failed_step_reads_with_its_reason_in_text() {
         (FailReason::Eof, "eof"),
         (FailReason::Exit, "exit"),
     ] {
-        assert!(
-            text(reason).ends_with(&format!(
-                "step 3: expect /ok/ on fd 1: {word}; last output: \"no\""
-            )),
-            "{}",
-            text(reason)
+        assert_eq!(
+            text(reason),
+            format!(
+                "     7.000 ms  script_failed          step 3: expect /ok/ on fd 1: {word}; last output: \"no\""
+            )
         );
     }
 }
