@@ -166,7 +166,13 @@ mod tests {
         assert!(parse(br#""fly""#).unwrap_err().contains("unknown variant"));
         assert!(parse(br#"{"start":{}}"#).unwrap_err().contains("name"));
         assert!(parse(br#"{"start":{"name":"a","x":1}}"#).is_err());
-        assert!(parse(&vec![b' '; MAX_LINE + 1]).is_err());
+        // A valid request padded to the limit is read; one byte more is refused unread.
+        let padded = |len: usize| format!("{}{}", r#""list""#, " ".repeat(len - 6));
+        assert_eq!(parse(padded(MAX_LINE).as_bytes()), Ok(Request::List));
+        assert_eq!(
+            parse(padded(MAX_LINE + 1).as_bytes()),
+            Err(format!("request line over {MAX_LINE} bytes"))
+        );
         assert!(parse(b"\xff\xfe").is_err());
     }
 
