@@ -130,7 +130,10 @@ pub fn main(args: &[String]) -> ! {
         _ => Err("usage: harness --worker WORKLOAD IMPL N".into()),
     };
     match result {
-        Ok(metrics) => {
+        Ok(mut metrics) => {
+            if let Some(kib) = own_peak_rss_kib() {
+                metrics.insert("rss_mib".into(), kib as f64 / 1024.0);
+            }
             println!(
                 "{}",
                 serde_json::to_string(&metrics).expect("metrics are numbers")
@@ -142,6 +145,16 @@ pub fn main(args: &[String]) -> ! {
             std::process::exit(1)
         }
     }
+}
+
+/// This process's own peak RSS (`VmHWM`). `wait4`'s `ru_maxrss` in the harness is not it:
+/// a child spawned with `posix_spawn` shares the harness's memory until it execs, and
+/// Linux counts the harness's peak at that exec into the child's, so every worker would
+/// show at least the harness's own size (4 MiB and growing with the rounds).
+fn own_peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn dispatch(workload: &str, imp: &str, n: u64) -> Result<Metrics, String> {
