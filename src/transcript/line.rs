@@ -497,7 +497,9 @@ mod tests {
     fn a_line_of_the_longest_length_is_read_and_a_longer_one_skipped() {
         let line = r#"{"t_ms":1,"event":"connection_made","pid":7}"#;
         let padded = |extra: usize| format!("{line}{}", " ".repeat(extra));
-        let text = format!("{}\n{}\n{line}\n", padded(10), padded(11));
+        // The too-long line ends in a valid line: its rest must be skipped, not read.
+        let long = format!("{}{line}", "x".repeat(line.len() + 11));
+        let text = format!("{}\n{long}\n{line}\n", padded(10));
         let read = read_lines_of_at_most(text.as_bytes(), line.len() + 10).unwrap();
         assert_eq!(read.records.len(), 2, "{:?}", read.errors);
         assert_eq!(read.errors.len(), 1);
@@ -506,8 +508,11 @@ mod tests {
             read.errors[0].message,
             format!("longer than {} bytes", line.len() + 10)
         );
-        // The last line needs no newline.
+        // The last line needs no newline; a too-long last line without one ends the read.
         let read = read_lines_of_at_most(padded(10).as_bytes(), line.len() + 10).unwrap();
         assert_eq!(read.records.len(), 1, "{:?}", read.errors);
+        let text = format!("{line}\n{long}");
+        let read = read_lines_of_at_most(text.as_bytes(), line.len() + 10).unwrap();
+        assert_eq!((read.records.len(), read.errors.len()), (1, 1));
     }
 }
