@@ -350,5 +350,58 @@ mod tests {
             repeat: 1,
         };
         assert_eq!(write.describe(), "write \"2^10\\n\" to fd 0");
+        let long = Step::Write {
+            fd: 3,
+            data: vec![b'y'; SHOWN_WRITE + 1],
+            repeat: 2,
+        };
+        let shown = "y".repeat(SHOWN_WRITE);
+        assert_eq!(long.describe(), format!("write \"{shown}…\" × 2 to fd 3"));
+        let others = [
+            (Step::Close { fd: 0 }, "close fd 0"),
+            (
+                Step::Signal {
+                    signal: Signal::SIGINT,
+                },
+                "signal SIGINT",
+            ),
+            (
+                Step::Sleep {
+                    duration: Duration::from_millis(1500),
+                },
+                "sleep 1.5s",
+            ),
+            (
+                Step::Exit {
+                    want: ExitWant::Code(3),
+                    timeout: DEFAULT_TIMEOUT,
+                },
+                "exit 3",
+            ),
+            (
+                Step::Exit {
+                    want: ExitWant::Signal(Signal::SIGTERM),
+                    timeout: DEFAULT_TIMEOUT,
+                },
+                "exit TERM",
+            ),
+        ];
+        for (step, text) in others {
+            assert_eq!(step.describe(), text);
+        }
+        assert_eq!(step.expect_fd(), Some(1));
+        assert_eq!(write.expect_fd(), None);
+    }
+
+    #[test]
+    fn patterns_compare_and_show_by_their_source() {
+        let a = Pattern::new("a+").unwrap();
+        assert_eq!(a, Pattern::new("a+").unwrap());
+        assert_ne!(a, Pattern::new("a*").unwrap());
+        assert_eq!(format!("{a:?}"), "/a+/");
+        assert_eq!(
+            UnknownVar("x.y".into()).to_string(),
+            "unknown variable ${x.y}"
+        );
     }
 }
