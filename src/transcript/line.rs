@@ -460,11 +460,8 @@ fn read_lines_of_at_most(mut reader: impl BufRead, max_line: usize) -> std::io::
             transcript
                 .errors
                 .push(error(format!("longer than {max_line} bytes")));
-            // Skip the rest of the long line.
-            let mut rest = Vec::new();
-            while reader.read_until(b'\n', &mut rest)? > 0 && rest.last() != Some(&b'\n') {
-                rest.clear();
-            }
+            // Skip the rest of the long line without holding it.
+            reader.skip_until(b'\n')?;
             continue;
         }
         let Ok(text) = std::str::from_utf8(&buf) else {
