@@ -357,6 +357,12 @@ mod tests {
         };
         let shown = "y".repeat(SHOWN_WRITE);
         assert_eq!(long.describe(), format!("write \"{shown}…\" × 2 to fd 3"));
+        let whole = Step::Write {
+            fd: 3,
+            data: vec![b'y'; SHOWN_WRITE],
+            repeat: 1,
+        };
+        assert_eq!(whole.describe(), format!("write \"{shown}\" to fd 3"));
         let others = [
             (Step::Close { fd: 0 }, "close fd 0"),
             (
