@@ -127,3 +127,28 @@ fn visit<'c>(
     order.push(command.name.clone());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_read_and_show_as_the_config_writes_them() {
+        for word in ["started", "ready", "succeeded", "ended"] {
+            let condition = Condition::parse(word).unwrap();
+            assert_eq!(condition.as_str(), word);
+            assert_eq!(condition.to_string(), word);
+        }
+        assert_eq!(Condition::parse("done"), None);
+    }
+
+    #[test]
+    fn plan_errors_name_the_command_or_the_circle() {
+        assert_eq!(
+            PlanError::Unknown("db".into()).to_string(),
+            "no command `db`"
+        );
+        let cycle = PlanError::Cycle(vec!["a".into(), "b".into(), "a".into()]);
+        assert_eq!(cycle.to_string(), "dependency cycle: a → b → a");
+    }
+}
