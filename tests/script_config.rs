@@ -307,3 +307,51 @@ fn builtin_fortune_client_starts_its_server_first_and_gets_a_quote() {
     let ended = &lines[find(&lines, "fortune-server", "process_ended")];
     assert_eq!(ended["status"]["signal"], 15);
 }
+
+#[test]
+fn an_exit_step_wants_the_signal_it_names_and_reads_fd_2() {
+    let file = config(
+        r#"
+[[command]]
+name = "killed"
+program = "sh"
+args = ["sh", "-c", "echo going >&2; read line; kill -TERM $$"]
+script = [ { expect = 'going', fd = 2 }, { write = "x\n" }, { exit = "TERM" } ]
+
+[[command]]
+name = "wrong"
+program = "sh"
+args = ["sh", "-c", "read line; kill -TERM $$"]
+script = [ { write = "x\n" }, { exit = "INT", timeout = 5 } ]
+"#,
+    );
+    let out = run_config(&file, &["killed"]);
+    let lines = json_lines(&out);
+    assert_no_failure(&lines);
+    assert_eq!(out.status.code(), Some(143), "stderr: {}", stderr(&out));
+    let steps: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "script_step")
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "expect /going/ on fd 2",
+            "write \"x\\n\" to fd 0",
+            "exit TERM"
+        ]
+    );
+
+    let out = run_config(&file, &["wrong"]);
+    assert_eq!(out.status.code(), Some(124), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    let failed = &lines[find(&lines, "wrong", "script_failed")];
+    assert_eq!(failed["reason"], "exit");
+    assert_eq!(failed["action"], "exit INT");
+    // A script that starts by writing still reports after the child's connection_made.
+    assert!(
+        find(&lines, "wrong", "connection_made") < find(&lines, "wrong", "script_step"),
+        "{lines:#?}"
+    );
+}

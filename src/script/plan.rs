@@ -151,4 +151,23 @@ mod tests {
         let cycle = PlanError::Cycle(vec!["a".into(), "b".into(), "a".into()]);
         assert_eq!(cycle.to_string(), "dependency cycle: a → b → a");
     }
+
+    #[test]
+    fn a_circle_is_named_from_where_it_closes() {
+        // x needs a, a needs b, b needs a: the circle is a → b → a, without x.
+        let command = |name: &str, needs: &str| {
+            let mut c = CommandConfig::new(name, crate::ProcessSpec::new("true"));
+            c.depends_on = vec![(needs.to_owned(), Condition::Started)];
+            c
+        };
+        let config = Config {
+            commands: vec![command("x", "a"), command("a", "b"), command("b", "a")],
+            console: Default::default(),
+            log: Default::default(),
+        };
+        assert_eq!(
+            Plan::new(&config, &["x".to_owned()]),
+            Err(PlanError::Cycle(vec!["a".into(), "b".into(), "a".into()]))
+        );
+    }
 }
