@@ -424,3 +424,22 @@ pub(crate) fn read_log_dir(
     }
     Some(dir.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commands_own_log_dir_wins_over_the_consoles() {
+        let config = Config::parse(
+            "[console]\nlog_dir = \"/logs\"\n[[command]]\nname = \"a\"\nprogram = \"true\"\n\
+             [[command]]\nname = \"b\"\nprogram = \"true\"\nlog_dir = \"/b\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(config.log.dir_for("a"), Some(Path::new("/logs")));
+        assert_eq!(config.log.dir_for("b"), Some(Path::new("/b")));
+        let quiet = Config::parse("[[command]]\nname = \"a\"\nprogram = \"true\"\n", "t.toml");
+        assert_eq!(quiet.unwrap().log.dir_for("a"), None);
+    }
+}
