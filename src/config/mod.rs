@@ -442,4 +442,18 @@ mod tests {
         let quiet = Config::parse("[[command]]\nname = \"a\"\nprogram = \"true\"\n", "t.toml");
         assert_eq!(quiet.unwrap().log.dir_for("a"), None);
     }
+
+    #[test]
+    fn a_pty_command_gets_no_pipes_unless_it_asks() {
+        let config = Config::parse(
+            "[[command]]\nname = \"t\"\nprogram = \"sh\"\npty = true\n\
+             [[command]]\nname = \"p\"\nprogram = \"sh\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(config.commands[0].spec.pty.is_some());
+        assert!(config.commands[0].spec.child_fds.is_empty());
+        let fds: Vec<i32> = config.commands[1].spec.child_fds.keys().copied().collect();
+        assert_eq!(fds, [0, 1, 2]);
+    }
 }
